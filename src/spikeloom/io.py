@@ -1,0 +1,84 @@
+"""Atomic file output: write to a temporary file in the same folder, then rename, so an
+interrupted run never leaves a half-written file behind."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from spikeloom.errors import OutputError
+
+
+def prepare_out_dir(path: str | os.PathLike[str]) -> Path:
+    """Create `path` (and parents) and check that it is writable; raise `OutputError` if not."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create output folder {str(out)!r} ({exc.strerror}); choose a writable --out"
+        ) from None
+    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {str(out)!r} is not writable; choose a writable --out")
+    return out
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp_path)` to produce the file, then rename it over `path` atomically."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write into {str(target.parent)!r} ({exc.strerror})") from None
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def _jsonable(obj: Any) -> Any:
+    """Convert numpy/torch scalars, tuples, paths and non-finite floats to plain JSON values."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 0) == 0:
+        obj = obj.item()
+    if hasattr(obj, "tolist") and callable(obj.tolist):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
+
+
+def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    return atomic_write_text(path, to_json(obj))
+
+
+def write_summary(out_dir: str | os.PathLike[str], summary: dict[str, Any]) -> Path:
+    """Write `out_dir/summary.json` atomically."""
+    return atomic_write_json(Path(out_dir) / "summary.json", summary)
