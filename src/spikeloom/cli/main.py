@@ -48,7 +48,7 @@ def _available() -> dict[str, tuple[str, str]]:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only `command`'s module is imported to add its flags."""
-    parser = _Parser(prog="spikeloom", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(prog="spikeloom", description="Hardware/software co-design of spiking neural networks.")
     parser.add_argument("--version", action="version", version=f"spikeloom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_) in _available().items():

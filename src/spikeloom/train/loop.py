@@ -1,0 +1,157 @@
+"""Training with Adam: seeded, resumable from atomic per-epoch checkpoints."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from spikeloom.data.encoders import make_generator
+from spikeloom.data.registry import Dataset
+from spikeloom.errors import CheckpointError, DataError
+from spikeloom.io import prepare_out_dir
+from spikeloom.snn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from spikeloom.snn.models import build_model
+from spikeloom.spec import ModelConfig, TrainConfig
+from spikeloom.train.evaluate import default_device, evaluate, model_inputs, spike_counts
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    checkpoint: Checkpoint
+    test_accuracy: float
+    train_seconds: float
+    resumed_from_epoch: int
+
+    def summary(self) -> dict:
+        """The figures `spikeloom train` writes to summary.json."""
+        cfg, tcfg = self.checkpoint.model_config, self.checkpoint.train_config
+        out = {
+            "test_accuracy": self.test_accuracy,
+            "arch": cfg.arch,
+            "topology": "-".join(map(str, cfg.topology)),
+            "timesteps": cfg.timesteps,
+            "threshold": cfg.threshold,
+            "beta": cfg.beta,
+            "seed": tcfg.seed,
+            "dataset": tcfg.dataset,
+            "epochs": tcfg.epochs,
+            "train_seconds": self.train_seconds,
+            "resumed_from_epoch": self.resumed_from_epoch,
+            "model_config": cfg.to_dict(),
+            "train_config": tcfg.to_dict(),
+        }
+        for key in ("spikes_per_sample", "spikes_per_layer", "train_accuracy"):
+            if key in self.checkpoint.metrics:
+                out[key] = self.checkpoint.metrics[key]
+        return out
+
+
+def check_fits(cfg: ModelConfig, data: Dataset) -> None:
+    """Raise a one-line `DataError` when the topology does not match the dataset."""
+    if cfg.input_size != data.input_size:
+        raise DataError(
+            f"topology input size {cfg.input_size} does not match dataset {data.name!r} "
+            f"({data.input_size} features); start the topology with {data.input_size}")
+    if cfg.num_classes < data.num_classes:
+        raise DataError(
+            f"topology has {cfg.num_classes} outputs but {data.name!r} has {data.num_classes} "
+            f"classes; end the topology with {data.num_classes}")
+
+
+def _try_resume(path: Path | None, cfg: ModelConfig, tcfg: TrainConfig) -> Checkpoint | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        old = load_checkpoint(path)
+    except CheckpointError:
+        return None
+    if old.model_config != cfg or old.train_config != tcfg or not old.resume_state:
+        return None
+    return old
+
+
+def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str | Path | None = None,
+        progress: bool = False, device: torch.device | None = None,
+        log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train `cfg` on `data`; save after every epoch to `checkpoint_path` when given.
+
+    A checkpoint already there with the same configs is resumed (or reused when complete).
+    """
+    check_fits(cfg, data)
+    device = device or default_device()
+    path = Path(checkpoint_path) if checkpoint_path else None
+    if path is not None:
+        prepare_out_dir(path.parent)
+    torch.manual_seed(tcfg.seed)
+    model: nn.Module = build_model(cfg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
+    shuffle_gen = make_generator(tcfg.seed + 1)
+    encode_gen = make_generator(tcfg.seed + 2, device)
+    start_epoch, seconds = 0, 0.0
+
+    old = _try_resume(path, cfg, tcfg)
+    if old is not None:
+        model.load_state_dict(old.state_dict)
+        optimizer.load_state_dict(old.resume_state["optimizer"])
+        shuffle_gen.set_state(old.resume_state["shuffle_rng"])
+        encode_gen.set_state(old.resume_state["encode_rng"])
+        start_epoch, seconds = old.epoch, float(old.metrics.get("train_seconds", 0.0))
+        if log and start_epoch < tcfg.epochs:
+            log(f"resuming from epoch {start_epoch}/{tcfg.epochs} in {path}")
+
+    x_train, y_train = data.x_train, data.y_train
+    if tcfg.train_subset:
+        x_train, y_train = x_train[: tcfg.train_subset], y_train[: tcfg.train_subset]
+    n = len(x_train)
+    batches = (n + tcfg.batch_size - 1) // tcfg.batch_size
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    bar = tqdm(total=(tcfg.epochs - start_epoch) * batches, disable=not progress,
+               desc=f"train {cfg.name}", unit="batch", leave=False)
+    loss_fn = nn.CrossEntropyLoss()
+    ckpt = old
+    for epoch in range(start_epoch, tcfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=shuffle_gen)
+        total_loss = 0.0
+        for b in range(batches):
+            idx = order[b * tcfg.batch_size:(b + 1) * tcfg.batch_size]
+            xb, yb = x_train[idx].to(device), y_train[idx].to(device)
+            loss = loss_fn(model(model_inputs(cfg, xb, encode_gen)), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += float(loss.detach()) * len(idx)
+            bar.update(1)
+        seconds += time.perf_counter() - t0
+        bar.set_postfix(epoch=epoch + 1, loss=f"{total_loss / n:.3f}")
+        ckpt = Checkpoint(
+            cfg, tcfg, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            epoch=epoch + 1,
+            metrics={"train_seconds": seconds, "train_loss": total_loss / n},
+            resume_state={"optimizer": optimizer.state_dict(),
+                          "shuffle_rng": shuffle_gen.get_state(),
+                          "encode_rng": encode_gen.get_state()},
+        )
+        if path is not None:
+            save_checkpoint(path, ckpt)
+    bar.close()
+    if ckpt is None:  # zero epochs: the initial weights
+        ckpt = Checkpoint(cfg, tcfg, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+
+    model.eval()
+    accuracy = evaluate(model, cfg, data.x_test, data.y_test, seed=tcfg.seed)
+    ckpt.metrics.update(test_accuracy=accuracy, train_seconds=seconds)
+    if cfg.arch == "snn":
+        counts = spike_counts(model, cfg, data.x_test, seed=tcfg.seed)
+        per_layer = [float(c.sum()) / len(data.x_test) for c in counts]
+        ckpt.metrics.update(spikes_per_layer=per_layer, spikes_per_sample=sum(per_layer[1:]))
+    if path is not None:
+        save_checkpoint(path, ckpt)
+    return TrainResult(ckpt, accuracy, seconds, start_epoch)

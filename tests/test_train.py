@@ -1,0 +1,74 @@
+"""Training: accuracy on digits, reproducibility, resume after a kill."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from spikeloom.errors import DataError
+from spikeloom.snn import load_checkpoint
+from spikeloom.spec import ModelConfig, TrainConfig
+from spikeloom.train import evaluate, fit, predict
+from spikeloom.train.evaluate import EVAL_CHUNK
+
+
+def test_snn_and_ann_learn_digits(digits):
+    snn = fit(ModelConfig(topology=(64, 32, 10), timesteps=10), TrainConfig(epochs=4), digits)
+    ann = fit(ModelConfig(arch="ann", topology=(64, 32, 10)), TrainConfig(epochs=4), digits)
+    assert snn.test_accuracy > 0.85 and ann.test_accuracy > 0.85
+    metrics = snn.checkpoint.metrics
+    assert metrics["spikes_per_sample"] == pytest.approx(sum(metrics["spikes_per_layer"][1:]))
+    assert metrics["spikes_per_sample"] > 0
+
+
+def test_same_seed_same_numbers(digits):
+    cfg, tcfg = ModelConfig(topology=(64, 16, 10), timesteps=5), TrainConfig(epochs=1, seed=7)
+    a, b = fit(cfg, tcfg, digits), fit(cfg, tcfg, digits)
+    for k, v in a.checkpoint.state_dict.items():
+        assert torch.equal(v, b.checkpoint.state_dict[k])
+    assert a.test_accuracy == b.test_accuracy
+
+
+def test_resume_after_kill_matches_uninterrupted(digits, tmp_path):
+    cfg, tcfg = ModelConfig(topology=(64, 16, 10), timesteps=5), TrainConfig(epochs=3, seed=1)
+    full = fit(cfg, tcfg, digits)
+    path = tmp_path / "model.pt"
+
+    calls = {"n": 0}
+    original = torch.optim.Adam.step
+
+    def dying_step(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 46 * 2 + 5:  # in the third epoch (45 batches of 32 per epoch)
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    torch.optim.Adam.step = dying_step
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit(cfg, tcfg, digits, path)
+    finally:
+        torch.optim.Adam.step = original
+    assert load_checkpoint(path).epoch == 2
+    resumed = fit(cfg, tcfg, digits, path)
+    assert resumed.resumed_from_epoch == 2
+    for k, v in full.checkpoint.state_dict.items():
+        assert torch.equal(v, resumed.checkpoint.state_dict[k]), k
+
+
+def test_evaluation_does_not_depend_on_chunking(digits):
+    cfg = ModelConfig(topology=(64, 16, 10), timesteps=4)
+    model = fit(cfg, TrainConfig(epochs=1), digits).checkpoint.build()
+    x = torch.cat([digits.x_test] * 2)  # 720 samples: two chunks
+    assert len(x) > EVAL_CHUNK
+    full = predict(model, cfg, x, seed=3)
+    assert torch.equal(full[:EVAL_CHUNK], predict(model, cfg, x[:EVAL_CHUNK], seed=3))
+    assert evaluate(model, cfg, digits.x_test, digits.y_test, seed=3) == evaluate(
+        model, cfg, digits.x_test, digits.y_test, seed=3)
+
+
+def test_topology_must_match_dataset(digits):
+    with pytest.raises(DataError, match="start the topology with 64"):
+        fit(ModelConfig(topology=(784, 10)), TrainConfig(epochs=1), digits)
+    with pytest.raises(DataError, match="end the topology with 10"):
+        fit(ModelConfig(topology=(64, 5)), TrainConfig(epochs=1), digits)
