@@ -1,0 +1,82 @@
+"""Settings of the reliability-aware search (Algorithm 1) and its results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from spikeloom.errors import ConfigError
+from spikeloom.spec import Spec, format_topology, parse_topology
+
+SCOPES = ("model", "layer", "both")
+
+
+@dataclass(frozen=True)
+class SearchConfig(Spec):
+    """The grid and the measurements of a staged search.
+
+    timesteps x thresholds is the SNN grid (STEP 1). ber: bit error rate of the fault
+    campaigns that decide reliability; curve_bers: extra BERs measured for accuracy-vs-BER
+    curves (no influence on selection). tolerance: accuracy an SNN may lose against the
+    quantized ANN (fraction, default 0). energy_precision: 'int' or 'fp' column of the table.
+    """
+
+    dataset: str = "digits"
+    topology: tuple[int, ...] = (64, 32, 10)
+    timesteps: tuple[int, ...] = (10, 30)
+    thresholds: tuple[float, ...] = (0.5, 1.5)
+    beta: float = 0.95
+    ber: float = 0.01
+    curve_bers: tuple[float, ...] = ()
+    scope: str = "model"
+    trials: int = 10
+    bits: int = 8
+    engine: str = "fast"
+    tolerance: float = 0.0
+    lowest_energy_only: bool = False
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 5e-3
+    train_subset: int | None = None
+    energy_precision: str = "int"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "topology", parse_topology(self.topology))
+        object.__setattr__(self, "timesteps", tuple(int(t) for t in self.timesteps))
+        object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
+        object.__setattr__(self, "curve_bers", tuple(float(b) for b in self.curve_bers))
+        if not self.timesteps or not self.thresholds:
+            raise ConfigError("empty search grid: give at least one --timesteps and one --thresholds value")
+        if any(t < 1 for t in self.timesteps):
+            raise ConfigError(f"timesteps must be positive integers, got {list(self.timesteps)}")
+        if any(not th > 0 for th in self.thresholds):
+            raise ConfigError(f"thresholds must be > 0, got {list(self.thresholds)}")
+        for b in (self.ber, *self.curve_bers):
+            if not 0.0 <= b <= 1.0:
+                raise ConfigError(f"bit error rate {b} is outside [0, 1]; give e.g. --ber 0.01")
+        if self.scope not in SCOPES:
+            raise ConfigError(f"unknown scope {self.scope!r}; choose model, layer or both")
+        if self.trials < 1:
+            raise ConfigError(f"trials must be >= 1, got {self.trials}")
+        if not 0.0 <= self.tolerance < 1.0:
+            raise ConfigError(f"tolerance is a fraction of accuracy in [0, 1), got {self.tolerance}")
+        if self.energy_precision not in ("int", "fp"):
+            raise ConfigError(f"energy precision must be int or fp, got {self.energy_precision!r}")
+
+    @property
+    def grid(self) -> list[tuple[int, float]]:
+        return [(t, th) for t in self.timesteps for th in self.thresholds]
+
+    @property
+    def campaign_bers(self) -> tuple[float, ...]:
+        return tuple(sorted({self.ber, *self.curve_bers}))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["topology"] = format_topology(self.topology)
+        return d
+
+
+def config_name(timesteps: int, threshold: float) -> str:
+    return f"T{timesteps}-th{threshold:g}"
