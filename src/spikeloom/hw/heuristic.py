@@ -1,0 +1,121 @@
+"""Constructive heuristic: grow one crossbar at a time around the hardest unplaced neuron,
+adding the neuron that brings the fewest new axons (most shared inputs first).
+
+For a mixed library every available size is tried for each crossbar and the size with
+the lowest area per placed neuron wins. Neurons without inputs are placed last, into
+spare outputs. The result seeds the LNS and is the CP-SAT hint.
+"""
+
+from __future__ import annotations
+
+import random
+
+from spikeloom.hw.instance import Bin, Instance
+
+
+def _grow(inst: Instance, seed: int, t: int, free: set[int], local_bonus: bool) -> tuple[list[int], set[int]]:
+    ct = inst.types[t]
+    group = [seed]
+    ax = set(inst.src[seed])
+    members = {inst.placed[seed]}
+    while len(group) < ct.outputs:
+        pool: set[int] = set()
+        for v in ax | members:
+            pool.update(inst.tgt[v])
+        best, best_key = -1, None
+        for q in pool:
+            if q not in free or q in group or inst.fanin[q] == 0:
+                continue
+            new = sum(1 for s in inst.src[q] if s not in ax)
+            if len(ax) + new > ct.inputs:
+                continue
+            bonus = (inst.placed[q] in ax) + sum(1 for s in inst.src[q] if s in members) if local_bonus else 0
+            key = (new, -bonus, -(inst.fanin[q] - new), -inst.fanin[q], q)
+            if best_key is None or key < best_key:
+                best, best_key = q, key
+        if best < 0:  # nothing connected fits: take the unrelated neuron with fewest inputs that fits
+            for q in sorted((q for q in free if q not in group and inst.fanin[q] > 0),
+                            key=lambda q: (inst.fanin[q], q)):
+                if len(ax | set(inst.src[q])) <= ct.inputs:
+                    best = q
+                    break
+        if best < 0:
+            break
+        group.append(best)
+        ax.update(inst.src[best])
+        members.add(inst.placed[best])
+    return group, ax
+
+
+def construct(inst: Instance, seed: int = 0, local_bonus: bool = False) -> list[Bin] | None:
+    """A feasible mapping, or None when the available counts run out."""
+    rng = random.Random(seed)
+    left = [t.count for t in inst.types]  # None = unlimited
+    noise = {p: rng.random() for p in range(inst.n)}
+    free = {p for p in range(inst.n) if inst.fanin[p] > 0}
+    bins: list[Bin] = []
+    while free:
+        seed_p = max(free, key=lambda p: (inst.fanin[p], noise[p]))
+        best = None
+        for t in inst.allowed[seed_p]:
+            if left[t] is not None and left[t] <= 0:
+                continue
+            group, ax = _grow(inst, seed_p, t, free, local_bonus)
+            key = (inst.types[t].cost / len(group), -len(group), len(ax))
+            if best is None or key < best[0]:
+                best = (key, t, group)
+        if best is None:
+            return None
+        _, t, group = best
+        if left[t] is not None:
+            left[t] -= 1
+        bins.append(Bin(t, tuple(group)))
+        free.difference_update(group)
+    # neurons without inputs: spare outputs first, then the cheapest crossbar per output
+    zero = [p for p in range(inst.n) if inst.fanin[p] == 0]
+    out: list[Bin] = []
+    for b in bins:
+        room = inst.types[b.type].outputs - len(b.neurons)
+        take, zero = zero[:room], zero[room:]
+        out.append(Bin(b.type, b.neurons + tuple(take)))
+    while zero:
+        opts = [t for t in range(len(inst.types)) if left[t] is None or left[t] > 0]
+        if not opts:
+            return None
+        t = min(opts, key=lambda t: (inst.types[t].cost / min(inst.types[t].outputs, len(zero)),
+                                     -inst.types[t].outputs))
+        if left[t] is not None:
+            left[t] -= 1
+        k = inst.types[t].outputs
+        out.append(Bin(t, tuple(zero[:k])))
+        zero = zero[k:]
+    return retype(inst, out)
+
+
+def retype(inst: Instance, bins: list[Bin]) -> list[Bin]:
+    """Give each crossbar the cheapest available size that still holds it."""
+    used = [0] * len(inst.types)
+    for b in bins:
+        used[b.type] += 1
+    out = []
+    for b in bins:
+        n_ax = len(inst.axons(b.neurons))
+        best = b.type
+        for t, ct in enumerate(inst.types):
+            spare = ct.count is None or used[t] < ct.count
+            if spare and ct.outputs >= len(b.neurons) and ct.inputs >= n_ax and ct.cost < inst.types[best].cost:
+                best = t
+        used[b.type] -= 1
+        used[best] += 1
+        out.append(Bin(best, b.neurons))
+    return out
+
+
+def best_construct(inst: Instance, tries: int, seed: int, score) -> list[Bin] | None:
+    """The best of `tries` randomised constructions under `score` (a key function)."""
+    best = None
+    for k in range(max(1, tries)):
+        sol = construct(inst, seed=seed * 1000 + k, local_bonus=bool(k % 2))
+        if sol is not None and (best is None or score(sol) < score(best)):
+            best = sol
+    return best

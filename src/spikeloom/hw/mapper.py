@@ -1,0 +1,214 @@
+"""`map_network`: heuristic start, LNS, then the full CP-SAT model (when small enough) for a
+proven bound; every result is re-validated by the independent checker."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from spikeloom.errors import ConfigError, InfeasibleError
+from spikeloom.hw.baseline_mcc import mcc_mapping
+from spikeloom.hw.bounds import all_bounds
+from spikeloom.hw.checker import check_mapping
+from spikeloom.hw.crossbars import CrossbarLibrary
+from spikeloom.hw.graph import Graph
+from spikeloom.hw.heuristic import best_construct
+from spikeloom.hw.instance import OBJECTIVES, Bin, Instance
+from spikeloom.hw.lns import lns, score
+from spikeloom.hw.model import SlotModel
+from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
+
+METHODS = ("axon-sharing", "mcc")
+MAX_FULL_MODEL_CELLS = 120_000  # neuron-slot pairs above which only LNS runs
+
+
+def _gap(value: float, bound: float) -> float:
+    if value <= bound + 1e-9:
+        return 0.0
+    return (value - bound) / bound if bound > 0 else math.inf
+
+
+def _slots(inst: Instance, bins: list[Bin], stage_caps: dict[str, float]) -> tuple[list[int], bool]:
+    """Slot types for the full model, and whether they are complete (no better mapping is
+    excluded, so the solver's bound is a valid bound)."""
+    slots: list[int] = []
+    area_cap = stage_caps.get("area")
+    used = [0] * len(inst.types)
+    for b in bins:
+        used[b.type] += 1
+    for t, ct in enumerate(inst.types):
+        n_fit = sum(1 for f in inst.fanin if f <= ct.inputs)
+        k = n_fit
+        if area_cap is not None:
+            k = min(k, int(area_cap // ct.cost))
+        if ct.count is not None:
+            k = min(k, ct.count)
+        slots += [t] * k
+    if area_cap is not None:
+        return slots, True
+    # no area cap (routes-only objectives): keep the model small, as many as used + 2
+    slots = []
+    for t, ct in enumerate(inst.types):
+        k = used[t] + 2
+        if ct.count is not None:
+            k = min(k, ct.count)
+        slots += [t] * k
+    return slots, False
+
+
+def _cells(inst: Instance, slots: list[int]) -> int:
+    return sum(sum(1 for f in inst.fanin if f <= inst.types[t].inputs) for t in slots)
+
+
+def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "area",
+                method: str = "axon-sharing", time_limit: float = 60.0, workers: int = 2,
+                seed: int = 0, deterministic_time: float | None = None,
+                external_inputs: bool = False, full_model: bool | None = None,
+                log: Callable[[str], None] | None = None) -> MappingResult:
+    """Map `graph` onto `library` minimising `objective` (see `OBJECTIVES`).
+
+    `method` "axon-sharing" runs heuristic + LNS + CP-SAT; "mcc" the SpikeHard-style
+    baseline. `time_limit` (s) bounds the whole run; `deterministic_time` optionally bounds
+    CP-SAT's deterministic time. `external_inputs` leaves the graph's inputs off the
+    crossbars (their spikes arrive from outside). `full_model` None = when small enough.
+    """
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    if method not in METHODS:
+        raise ConfigError(f"unknown method {method!r}; choose axon-sharing or mcc")
+    if time_limit <= 0 or workers < 1:
+        raise ConfigError("--time-limit must be > 0 and --workers >= 1")
+    stages = OBJECTIVES[objective]
+    if "packets" in stages and not graph.weights:
+        raise ConfigError("objective packets needs a spike profile; pass --profile FILE (or --model)")
+    say = log or (lambda _msg: None)
+    t0 = time.perf_counter()
+    inst = Instance(graph, library, external_inputs=external_inputs)
+    bounds = all_bounds(inst)
+    wmax = max(inst.weight, default=0.0)
+    packet_scale = 1000.0 / wmax if wmax > 0 else 1.0
+    det_total = 0.0
+    history: list[tuple[float, float]] = []
+    notes: list[str] = []
+    reports: list[StageReport] = []
+
+    if method == "mcc":
+        bins = mcc_mapping(inst)
+        if bins is None:
+            raise InfeasibleError("the MCC baseline cannot fit the network into the available crossbar "
+                                  "counts; raise the counts or use --method axon-sharing")
+        m = inst.metrics(bins)
+        for st in stages:
+            reports.append(StageReport(st, m[st], bounds[st], _gap(m[st], bounds[st]),
+                                       "OPTIMAL" if m[st] <= bounds[st] else "HEURISTIC"))
+    else:
+        tries = 8 if inst.n <= 1000 else 2
+        bins = best_construct(inst, tries, seed, lambda s: score(inst, s, stages))
+        if bins is None:
+            raise InfeasibleError("no mapping fits the available crossbar counts; raise the counts "
+                                  "or add larger crossbars")
+        say(f"heuristic: {dict(zip(stages, score(inst, bins, stages), strict=True))}")
+        caps: dict[str, float] = {}
+        for si, st in enumerate(stages):
+            now = time.perf_counter() - t0
+            left = time_limit - now
+            share = 0.6 if si + 1 < len(stages) else 1.0
+            budget = max(0.2, left * share)
+            det_budget = None
+            if deterministic_time is not None:
+                det_budget = max(0.05, (deterministic_time - det_total) * share)
+            lb = bounds[st]
+            value = inst.metrics(bins)[st]
+            status = "FEASIBLE"
+            if value <= lb:
+                reports.append(StageReport(st, value, lb, 0.0, "OPTIMAL"))
+                caps[st] = value
+                continue
+            slots, complete = _slots(inst, bins, {**caps, **({"area": inst.metrics(bins)["area"]} if st == "area" else {})})
+            use_full = full_model if full_model is not None else _cells(inst, slots) <= MAX_FULL_MODEL_CELLS
+            lns_share = 0.35 if use_full else 1.0
+
+            def mark(t: float, sc: tuple[float, ...], _si: int = si) -> None:
+                if _si == 0:
+                    history.append((round(t - t0, 2), sc[0]))
+
+            t_lns = budget * lns_share
+            bins, det = lns(inst, bins, (st,), time_limit=t_lns, workers=workers, seed=seed + si,
+                            deterministic_limit=None if det_budget is None else det_budget * lns_share,
+                            target=(lb,), packet_scale=packet_scale, log=mark,
+                            area_cap=caps.get("area"))
+            det_total += det
+            value = inst.metrics(bins)[st]
+            say(f"{st}: LNS reached {value} (bound {lb})")
+            if use_full and value > lb:
+                stage_caps = dict(caps)
+                if st == "area":
+                    stage_caps["area"] = value
+                slots, complete = _slots(inst, bins, stage_caps)
+                sm = SlotModel(inst, list(range(inst.n)), slots, stages[: si + 1], packet_scale)
+                sm.hint(bins)
+                fixed = [(sm.exprs[s], int(caps[s])) for s in stages[:si] if s != "packets"]
+                remaining = max(0.2, t0 + time_limit * (1.0 if si + 1 == len(stages) else 1.0) - time.perf_counter())
+                t_full = min(remaining, budget * (1 - lns_share) + 0.5) if si + 1 < len(stages) else remaining
+                out = sm.solve(sm.exprs[st], t_full, workers, seed,
+                               deterministic_limit=None if det_budget is None else det_budget * (1 - lns_share),
+                               upper=int(value) if st != "packets" else None, fixed=fixed)
+                det_total += out.deterministic_time
+                if out.bins is not None and inst.is_valid(out.bins):
+                    new = inst.metrics(out.bins)
+                    if new[st] < value and all(new[s] <= caps[s] for s in caps):
+                        bins = out.bins
+                        value = new[st]
+                        if si == 0:
+                            history.append((round(time.perf_counter() - t0, 2), value))
+                if complete and out.bound is not None and not (si > 0 and reports[0].status != "OPTIMAL"):
+                    solver_lb = out.bound / packet_scale if st == "packets" else out.bound
+                    lb = max(lb, math.ceil(solver_lb - 1e-6) if st != "packets" else solver_lb)
+                if out.status == "OPTIMAL" and complete:
+                    status = "OPTIMAL"
+                elif out.status == "INFEASIBLE" and complete:
+                    status = "OPTIMAL"  # nothing beats the incumbent (upper bound was the incumbent)
+                    lb = max(lb, value)
+                say(f"{st}: CP-SAT {out.status} value {value} bound {lb}")
+            elif not use_full:
+                notes.append(f"{st}: network too large for the full CP-SAT model; LNS only, bound is independent")
+            if value <= lb:
+                status = "OPTIMAL"
+            reports.append(StageReport(st, value, lb, _gap(value, lb), status))
+            caps[st] = value
+    wall = time.perf_counter() - t0
+    result = _result(inst, bins, graph, library, method, objective, reports, bounds, wall,
+                     det_total, seed, time_limit, workers, external_inputs, history, notes)
+    return result
+
+
+def _result(inst: Instance, bins: list[Bin], graph: Graph, library: CrossbarLibrary, method: str,
+            objective: str, reports: list[StageReport], bounds: dict[str, float], wall: float,
+            det: float, seed: int, time_limit: float, workers: int, external_inputs: bool,
+            history: list[tuple[float, float]], notes: list[str]) -> MappingResult:
+    ordered = sorted(bins, key=lambda b: (-inst.types[b.type].cost, min(b.neurons)))
+    xbars = []
+    for k, b in enumerate(ordered):
+        ct = inst.types[b.type]
+        axons = sorted(inst.axons(b.neurons))
+        xbars.append(MappedCrossbar(k, ct.name, ct.inputs, ct.outputs, ct.cost,
+                                    tuple(inst.node_ids[inst.placed[p]] for p in sorted(b.neurons)),
+                                    tuple(inst.node_ids[v] for v in axons)))
+    ext = tuple(graph.inputs) if external_inputs else ()
+    mapping = {"crossbars": [x.to_dict() for x in xbars],
+               "assignment": {n: x.id for x in xbars for n in x.neurons}}
+    report = check_mapping(graph, library, mapping, external=ext)
+    primary = reports[0]
+    status = "OPTIMAL" if all(r.status == "OPTIMAL" for r in reports) else reports[-1].status
+    if method == "mcc":
+        status = "HEURISTIC"
+    return MappingResult(
+        network=graph.name, library=library.name, method=method, objective=objective,
+        crossbars=tuple(xbars), area=report.area, crossbars_used=report.crossbars_used,
+        routes_total=report.routes_total, routes_global=report.routes_global,
+        packets=report.packets, lower_bound=primary.lower_bound, gap=primary.gap,
+        status=status, stages=tuple(reports), lower_bounds=dict(bounds), solver_seconds=wall,
+        deterministic_time=det, valid=report.valid, check_errors=report.errors, seed=seed,
+        time_limit=time_limit, workers=workers, external_inputs=ext, history=tuple(history),
+        notes=tuple(notes))

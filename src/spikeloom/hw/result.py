@@ -1,0 +1,100 @@
+"""The mapper's typed result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MappedCrossbar:
+    id: int
+    type: str
+    inputs: int
+    outputs: int
+    cost: int
+    neurons: tuple[str, ...]
+    axons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "inputs": self.inputs, "outputs": self.outputs,
+                "cost": self.cost, "neurons": list(self.neurons), "axons": list(self.axons)}
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """One lexicographic stage: its objective, value reached, proven bound, status."""
+
+    objective: str
+    value: float
+    lower_bound: float
+    gap: float
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"objective": self.objective, "value": self.value, "lower_bound": self.lower_bound,
+                "gap": self.gap, "status": self.status}
+
+
+@dataclass(frozen=True)
+class MappingResult:
+    network: str
+    library: str
+    method: str
+    objective: str
+    crossbars: tuple[MappedCrossbar, ...]
+    area: int
+    crossbars_used: int
+    routes_total: int
+    routes_global: int
+    packets: float | None
+    lower_bound: float
+    gap: float
+    status: str
+    stages: tuple[StageReport, ...]
+    lower_bounds: dict[str, float]
+    solver_seconds: float
+    deterministic_time: float
+    valid: bool
+    check_errors: tuple[str, ...]
+    seed: int
+    time_limit: float
+    workers: int
+    external_inputs: tuple[str, ...] = ()
+    history: tuple[tuple[float, float], ...] = field(default=())
+    notes: tuple[str, ...] = ()
+
+    @property
+    def assignment(self) -> dict[str, int]:
+        return {n: xb.id for xb in self.crossbars for n in xb.neurons}
+
+    def mapping_dict(self) -> dict[str, Any]:
+        return {"network": self.network, "library": self.library,
+                "crossbars": [xb.to_dict() for xb in self.crossbars],
+                "assignment": self.assignment, "external_inputs": list(self.external_inputs)}
+
+    def summary_dict(self) -> dict[str, Any]:
+        per_type: dict[str, int] = {}
+        for xb in self.crossbars:
+            per_type[xb.type] = per_type.get(xb.type, 0) + 1
+        out: dict[str, Any] = {
+            "network": self.network, "library": self.library, "method": self.method,
+            "objective": self.objective, "area": self.area, "crossbars_used": self.crossbars_used,
+            "crossbars_by_size": per_type, "routes_total": self.routes_total,
+            "routes_global": self.routes_global,
+        }
+        if self.packets is not None:
+            out["packets"] = self.packets
+        out.update({
+            "lower_bound": self.lower_bound, "gap": self.gap, "status": self.status,
+            "stages": [s.to_dict() for s in self.stages], "lower_bounds": dict(self.lower_bounds),
+            "solver_seconds": round(self.solver_seconds, 3),
+            "deterministic_time": round(self.deterministic_time, 3), "valid": self.valid,
+            "check_errors": list(self.check_errors), "seed": self.seed,
+            "time_limit": self.time_limit, "workers": self.workers,
+            "history": [list(h) for h in self.history], "notes": list(self.notes),
+        })
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary_dict(), "mapping": self.mapping_dict()}

@@ -1,0 +1,105 @@
+"""Seeded synthetic sparse networks and the five presets A..E with the node, edge and
+maximum fan-in counts of the test networks in the heterogeneous-crossbar ILP paper."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spikeloom.errors import ConfigError
+from spikeloom.hw.graph import Graph
+
+# name -> (nodes, edges, max fan-in); the paper's test networks (see DESIGN.md)
+PRESETS: dict[str, tuple[int, int, int]] = {
+    "A": (229, 464, 11),
+    "B": (257, 464, 10),
+    "C": (148, 487, 15),
+    "D": (253, 499, 13),
+    "E": (150, 446, 11),
+}
+_PRESET_SEED = {"A": 101, "B": 102, "C": 103, "D": 104, "E": 105}
+
+
+def synthetic_network(n_nodes: int, n_edges: int | None = None, max_fan_in: int = 10, *,
+                      sparsity: float | None = None, input_fraction: float = 0.05,
+                      locality: float = 0.5, window: int = 12, seed: int = 0,
+                      name: str = "synthetic") -> Graph:
+    """A random directed network with exactly `n_nodes` nodes, `n_edges` edges and maximum
+    fan-in `max_fan_in` (reached by at least one neuron).
+
+    Give either `n_edges` or `sparsity` (1 - edges / (n (n - 1)), the fraction of absent
+    synapses). About `input_fraction` of the nodes are inputs (fan-in 0); every other node
+    has fan-in >= 1. Fan-ins are skewed (exponential weights). Each synapse's source is,
+    with probability `locality`, a node within `window` positions of the target on a ring
+    (clustered wiring, as trained/evolved networks show), otherwise any node.
+    """
+    n = int(n_nodes)
+    if n < 2:
+        raise ConfigError(f"a synthetic network needs at least 2 nodes, not {n}")
+    if (n_edges is None) == (sparsity is None):
+        raise ConfigError("give exactly one of n_edges and sparsity")
+    if n_edges is None:
+        if not 0.0 <= float(sparsity) < 1.0:  # type: ignore[arg-type]
+            raise ConfigError(f"sparsity {sparsity} must be in [0, 1)")
+        n_edges = round((1.0 - float(sparsity)) * n * (n - 1))  # type: ignore[arg-type]
+    e, fmax = int(n_edges), int(max_fan_in)
+    if not 0.0 <= locality <= 1.0:
+        raise ConfigError(f"locality {locality} must be in [0, 1]")
+    n_in = max(1, round(input_fraction * n))
+    n_in = min(n_in, n - 1)
+    hidden = n - n_in
+    while n_in > 1 and e < hidden:  # fewer edges than neurons: more inputs
+        n_in, hidden = n_in + 1, hidden - 1
+    if fmax < 1 or e < hidden or e > hidden * min(fmax, n - 1) or fmax > n - 1:
+        raise ConfigError(f"cannot build {n} nodes with {e} edges and max fan-in {fmax}: "
+                          f"need {hidden} <= edges <= {hidden * min(fmax, n - 1)} and max fan-in < nodes")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)  # ring position -> node index
+    is_input = np.zeros(n, dtype=bool)
+    is_input[rng.choice(n, size=n_in, replace=False)] = True
+    targets = np.flatnonzero(~is_input)
+    fan = np.ones(n, dtype=int) * (~is_input)
+    top = targets[rng.integers(len(targets))]
+    fan[top] = fmax
+    extra = e - int(fan.sum())
+    pref = rng.exponential(1.0, size=n) * (~is_input)
+    while extra > 0:
+        room = (fan < fmax) & (~is_input)
+        p = pref * room
+        if p.sum() <= 0:
+            p = room.astype(float)
+        k = rng.choice(n, p=p / p.sum())
+        fan[k] += 1
+        extra -= 1
+    while extra < 0:  # only when the forced max overshot: take back from the largest others
+        k = max((i for i in targets if i != top and fan[i] > 1), key=lambda i: fan[i])
+        fan[k] -= 1
+        extra += 1
+    pos = np.empty(n, dtype=int)
+    pos[order] = np.arange(n)
+    edges: list[tuple[str, str]] = []
+    for i in targets.tolist():
+        chosen: set[int] = set()
+        while len(chosen) < fan[i]:
+            if rng.random() < locality:
+                off = int(rng.integers(-window, window + 1))
+                k = int(order[(pos[i] + off) % n])
+            else:
+                k = int(rng.integers(n))
+            if k != i:
+                chosen.add(k)
+        edges += [(str(k), str(i)) for k in sorted(chosen)]
+    nodes = tuple(str(i) for i in range(n))
+    inputs = tuple(str(i) for i in np.flatnonzero(is_input).tolist())
+    has_out = {k for k, _ in edges}
+    outputs = tuple(str(i) for i in range(n) if str(i) not in has_out and not is_input[i])
+    return Graph(nodes, tuple(edges), inputs, outputs, name=name)
+
+
+def preset_network(name: str, seed: int | None = None) -> Graph:
+    """Preset `A`..`E`: a synthetic network with the paper's node/edge/max fan-in counts."""
+    key = name.strip().upper()
+    if key not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    n, e, f = PRESETS[key]
+    return synthetic_network(n, e, f, seed=_PRESET_SEED[key] if seed is None else seed,
+                             name=f"preset-{key}")
