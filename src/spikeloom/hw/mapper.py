@@ -11,9 +11,10 @@ from spikeloom.errors import ConfigError, InfeasibleError
 from spikeloom.hw.baseline_mcc import mcc_mapping
 from spikeloom.hw.bounds import all_bounds
 from spikeloom.hw.checker import check_mapping
+from spikeloom.hw.colgen import best_cover, colgen_area_bound
 from spikeloom.hw.crossbars import CrossbarLibrary
 from spikeloom.hw.graph import Graph
-from spikeloom.hw.heuristic import best_construct
+from spikeloom.hw.heuristic import best_construct, retype
 from spikeloom.hw.instance import OBJECTIVES, Bin, Instance
 from spikeloom.hw.lns import lns, score
 from spikeloom.hw.model import SlotModel
@@ -65,7 +66,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 method: str = "axon-sharing", time_limit: float = 60.0, workers: int = 2,
                 seed: int = 0, deterministic_time: float | None = None,
                 external_inputs: bool = False, full_model: bool | None = None,
-                log: Callable[[str], None] | None = None) -> MappingResult:
+                use_colgen: bool = True, log: Callable[[str], None] | None = None) -> MappingResult:
     """Map `graph` onto `library` minimising `objective` (see `OBJECTIVES`).
 
     `method` "axon-sharing" runs heuristic + LNS + CP-SAT; "mcc" the SpikeHard-style
@@ -92,6 +93,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     history: list[tuple[float, float]] = []
     notes: list[str] = []
     reports: list[StageReport] = []
+    bound_info: dict[str, float] = {}
 
     if method == "mcc":
         bins = mcc_mapping(inst)
@@ -127,12 +129,33 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 continue
             slots, complete = _slots(inst, bins, {**caps, **({"area": inst.metrics(bins)["area"]} if st == "area" else {})})
             use_full = full_model if full_model is not None else _cells(inst, slots) <= MAX_FULL_MODEL_CELLS
-            lns_share = 0.35 if use_full else 1.0
+            lns_share = 0.3 if use_full else 1.0
+            colgen_share = (0.45 if inst.n <= 1500 else 0.2) if use_colgen else 0.0
 
             def mark(t: float, sc: tuple[float, ...], _si: int = si) -> None:
                 if _si == 0:
                     history.append((round(t - t0, 2), sc[0]))
 
+            if st == "area" and colgen_share > 0:
+                t_cg = budget * colgen_share
+                cg_lb, cg_info, cols = colgen_area_bound(inst, bins, t_cg, workers)
+                lb = max(lb, cg_lb)
+                bound_info.update({f"colgen_{k}": v for k, v in cg_info.items()})
+                if value > lb:
+                    cover = best_cover(inst, cols, min(5.0, 0.1 * budget), workers, seed, hint=bins)
+                    if cover is not None:
+                        cover = retype(inst, cover)
+                        if inst.is_valid(cover) and score(inst, cover, (st,)) < score(inst, bins, (st,)):
+                            bins = cover
+                            value = inst.metrics(bins)[st]
+                            mark(time.perf_counter(), (value,))
+                say(f"area: column generation bound {cg_lb} (LP {cg_info.get('lp_value', 0):.1f}); value {value}")
+                left = time_limit - (time.perf_counter() - t0)
+                budget = max(0.2, left * share)
+                if value <= lb:
+                    reports.append(StageReport(st, value, lb, 0.0, "OPTIMAL"))
+                    caps[st] = value
+                    continue
             t_lns = budget * lns_share
             bins, det = lns(inst, bins, (st,), time_limit=t_lns, workers=workers, seed=seed + si,
                             deterministic_limit=None if det_budget is None else det_budget * lns_share,
@@ -152,6 +175,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 remaining = max(0.2, t0 + time_limit * (1.0 if si + 1 == len(stages) else 1.0) - time.perf_counter())
                 t_full = min(remaining, budget * (1 - lns_share) + 0.5) if si + 1 < len(stages) else remaining
                 out = sm.solve(sm.exprs[st], t_full, workers, seed,
+                               lower=int(lb) if st != "packets" else None,
                                deterministic_limit=None if det_budget is None else det_budget * (1 - lns_share),
                                upper=int(value) if st != "packets" else None, fixed=fixed)
                 det_total += out.deterministic_time
@@ -165,7 +189,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 if complete and out.bound is not None and not (si > 0 and reports[0].status != "OPTIMAL"):
                     solver_lb = out.bound / packet_scale if st == "packets" else out.bound
                     lb = max(lb, math.ceil(solver_lb - 1e-6) if st != "packets" else solver_lb)
-                if out.status == "OPTIMAL" and complete:
+                if out.status == "OPTIMAL" and (complete or value <= lb):
                     status = "OPTIMAL"
                 elif out.status == "INFEASIBLE" and complete:
                     status = "OPTIMAL"  # nothing beats the incumbent (upper bound was the incumbent)
@@ -178,6 +202,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
             reports.append(StageReport(st, value, lb, _gap(value, lb), status))
             caps[st] = value
     wall = time.perf_counter() - t0
+    bounds = {**bounds, **{f"best_{r.objective}": r.lower_bound for r in reports}, **bound_info}
     result = _result(inst, bins, graph, library, method, objective, reports, bounds, wall,
                      det_total, seed, time_limit, workers, external_inputs, history, notes)
     return result

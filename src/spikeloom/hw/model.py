@@ -84,7 +84,7 @@ class SlotModel:
         for key, xs in needers.items():  # an axon only where some target needs it
             m.AddBoolOr(xs).OnlyEnforceIf(self.s[key])
         ax_by_slot: dict[int, list[Any]] = {j: [] for j in range(len(self.slot_types))}
-        for (v, j), sv in self.s.items():
+        for (_v, j), sv in self.s.items():
             ax_by_slot[j].append(sv)
         for j, t in enumerate(self.slot_types):
             ct = inst.types[t]
@@ -162,12 +162,14 @@ class SlotModel:
 
     def solve(self, objective: Any, time_limit: float, workers: int, seed: int,
               deterministic_limit: float | None = None, upper: int | None = None,
-              fixed: list[tuple[Any, int]] | None = None) -> SolveOutcome:
+              fixed: list[tuple[Any, int]] | None = None, lower: int | None = None) -> SolveOutcome:
         """Minimise `objective` (an expression); `upper` caps it; `fixed` adds `expr <= value`."""
         cp = self.cp
         m = self.model.Clone()
         if upper is not None:
             m.Add(objective <= upper)
+        if lower is not None:  # a proven bound from elsewhere: lets CP-SAT stop on reaching it
+            m.Add(objective >= lower)
         for expr, val in fixed or []:
             m.Add(expr <= val)
         m.Minimize(objective)
