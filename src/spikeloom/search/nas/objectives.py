@@ -1,0 +1,287 @@
+"""Objectives of the architecture search and the evaluator that measures them.
+
+Objective names and directions (`OBJECTIVES`):
+  accuracy     validation accuracy of the compressed (pruned + quantized) SNN, in [0, 1]  max
+  energy       pJ per sample: spike-driven accumulates over the remaining synapses x E_ACC  min
+  reliability  faulty / clean accuracy x 100 under weight bit flips at `ber`             max
+  latency      timesteps x weight layers (sequential steps per inference)               min
+  memory       weight memory in bits (stored weights x their bit width)                 min
+  area         memristor cells of the crossbars the mapped network uses                 min
+  routes       global routes (axons from another crossbar) of that mapping              min
+
+Model selection uses a validation split carved from the training data (never the test set);
+the test accuracy of the chosen architectures is reported next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from spikeloom.data.registry import Dataset
+from spikeloom.errors import ConfigError
+from spikeloom.io import atomic_write_json
+from spikeloom.search.nas.compress import (
+    alive_weights,
+    finetune_masked,
+    memory_bits,
+    prune_masks,
+    quantize_mixed,
+)
+from spikeloom.search.nas.hardware import latency_proxy, map_weights, max_inputs
+from spikeloom.search.nas.space import Architecture
+from spikeloom.spec import ModelConfig, Spec, TrainConfig
+
+OBJECTIVES: dict[str, str] = {
+    "accuracy": "maximize", "energy": "minimize", "reliability": "maximize", "latency": "minimize",
+    "memory": "minimize", "area": "minimize", "routes": "minimize",
+}
+TRAINED = ("accuracy", "energy", "reliability")  # objectives that need a trained model
+
+
+def parse_objectives(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """'accuracy,energy,area' -> ('accuracy', 'energy', 'area'); ConfigError on unknown names."""
+    names = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if s.strip()]
+    if not names:
+        raise ConfigError("give at least one objective, e.g. --objectives accuracy,energy,area")
+    for n in names:
+        if n not in OBJECTIVES:
+            raise ConfigError(f"unknown objective {n!r}; choose from {', '.join(OBJECTIVES)}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"objective listed twice in {','.join(names)}; give each once")
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class EvalSettings(Spec):
+    """How one architecture is trained and measured.
+
+    val_fraction: share of the training split held out for selection; finetune_epochs: masked
+    epochs after pruning; eval_samples: validation samples for accuracy/energy/reliability
+    (None = all); ber / fault_trials: bit-flip rate and Monte Carlo trials of `reliability`;
+    map_time_limit: seconds per mapping; map_exact: let CP-SAT run (else heuristic + LNS)."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 5e-3
+    train_subset: int | None = None
+    val_fraction: float = 0.15
+    finetune_epochs: int = 1
+    eval_samples: int | None = None
+    ber: float = 1e-3
+    fault_trials: int = 3
+    map_time_limit: float = 1.0
+    map_exact: bool = False
+    precision: str = "int"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.finetune_epochs < 0:
+            raise ConfigError("epochs must be >= 0")
+        if not 0.0 < self.val_fraction < 0.9:
+            raise ConfigError(f"validation fraction must be in (0, 0.9), got {self.val_fraction}")
+        if not 0.0 <= self.ber <= 1.0:
+            raise ConfigError(f"bit error rate {self.ber} is outside [0, 1]")
+        if self.fault_trials < 1 or self.map_time_limit <= 0:
+            raise ConfigError("fault trials must be >= 1 and the mapping time limit > 0")
+
+
+@dataclass(frozen=True)
+class Evaluation(Spec):
+    """What one architecture measured at one fidelity ('full', 'low' or 'proxy').
+
+    objectives: name -> value (see module docstring); score: the cheap evaluator's ranking
+    figure (low: validation accuracy, proxy: SAHD), None at full fidelity."""
+
+    key: str
+    fidelity: str
+    architecture: dict[str, Any]
+    objectives: dict[str, float]
+    seconds: float
+    score: float | None = None
+    test_accuracy: float | None = None
+    hardware: dict[str, Any] = field(default_factory=dict)
+    checkpoint: str = ""
+
+    @property
+    def arch(self) -> Architecture:
+        return Architecture.from_dict(self.architecture)
+
+
+def search_split(data: Dataset, val_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """(train part, validation part) of the training split: a seeded permutation, the last
+    `val_fraction` held out. Both are `Dataset`s whose x_test/y_test is the validation part."""
+    n = len(data.x_train)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 4242))
+    n_val = max(1, int(round(val_fraction * n)))
+    tr, va = perm[:-n_val], perm[-n_val:]
+    split = Dataset(data.name, data.x_train[tr], data.y_train[tr], data.x_train[va], data.y_train[va],
+                    data.num_classes, data.source + " (search split)")
+    return split, data
+
+
+def synaptic_ops(model: torch.nn.Module, cfg: ModelConfig, x: torch.Tensor, qs: list[torch.Tensor],
+                 seed: int = 0) -> float:
+    """Accumulates per sample: each spike of neuron j in layer l costs one per non-zero weight
+    in column j of layer l+1 (pruned synapses cost nothing). x [N, D]."""
+    from spikeloom.train import spike_counts  # noqa: PLC0415
+
+    counts = spike_counts(model, cfg, x, seed)
+    ops = 0.0
+    for layer, q in enumerate(qs):
+        fan_out = (q != 0).sum(0).double()  # [in]
+        ops += float((counts[layer] * fan_out).sum()) / len(x)
+    return ops
+
+
+def fault_reliability(model: torch.nn.Module, cfg: ModelConfig, qs: list[torch.Tensor],
+                      bits: tuple[int, ...], x: torch.Tensor, y: torch.Tensor, ber: float,
+                      trials: int, seed: int, clean: float) -> float:
+    """Mean faulty accuracy / clean accuracy x 100 under independent bit flips (rate `ber`)
+    of every stored weight bit (per-layer bit widths; pruned weights are not stored)."""
+    from spikeloom.faults.injection import sample_layer_faults  # noqa: PLC0415
+    from spikeloom.train import evaluate  # noqa: PLC0415
+
+    if clean <= 0:
+        return 0.0
+    accs = []
+    for trial in range(trials):
+        with torch.no_grad():
+            saved = [fc.q.clone() for fc in model.fcs]
+            for i, fc in enumerate(model.fcs):
+                f = sample_layer_faults(qs[i], bits[i], "bitflip", ber, seed * 1000 + trial, i + 1)
+                if f.q is not None:
+                    fc.q.copy_((f.q * (qs[i] != 0)).float())  # absent synapses stay absent
+            accs.append(evaluate(model, cfg, x, y, seed=seed))
+            for fc, q in zip(model.fcs, saved):
+                fc.q.copy_(q)
+    return 100.0 * (sum(accs) / len(accs)) / clean
+
+
+def export_compressed(path: Path, model: torch.nn.Module, qmodel: torch.nn.Module, cfg: ModelConfig,
+                      tcfg: TrainConfig, arch: Architecture, metrics: dict[str, Any]) -> Path:
+    """Save the pruned, quantized network as a spikeloom checkpoint: `fcs.i.weight` holds the
+    dequantized integers (what the quantized layers compute with); `extra["nas"]` records
+    the architecture and per-layer bit widths."""
+    from spikeloom.snn.checkpoint import Checkpoint, save_checkpoint  # noqa: PLC0415
+
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    for i, fc in enumerate(qmodel.fcs):
+        state[f"fcs.{i}.weight"] = fc.weight.detach().cpu().clone()
+    ckpt = Checkpoint(cfg, tcfg, state, epoch=tcfg.epochs, metrics=dict(metrics),
+                      extra={"nas": {"architecture": arch.to_dict(), "bits": list(arch.bits)}})
+    return save_checkpoint(path, ckpt)
+
+
+def _cache_path(out: Path, arch: Architecture, fidelity: str) -> Path:
+    return out / "evals" / f"{arch.key}-{fidelity}.json"
+
+
+def cached(out: Path, arch: Architecture, fidelity: str, fingerprint: dict[str, Any]) -> Evaluation | None:
+    path = _cache_path(out, arch, fidelity)
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("fingerprint") == fingerprint:
+            return Evaluation.from_dict(saved["evaluation"])
+    return None
+
+
+def hardware_objectives(arch: Architecture, masks: list[torch.Tensor], qs: list[torch.Tensor],
+                        objectives: tuple[str, ...], settings: EvalSettings) -> tuple[dict[str, float], dict[str, Any]]:
+    """latency, memory, and (when asked) area and routes of the mapped network."""
+    out = {"latency": float(latency_proxy(arch.timesteps, arch.depth + 1)),
+           "memory": float(memory_bits(masks, arch.bits))}
+    hw: dict[str, Any] = {}
+    if "area" in objectives or "routes" in objectives:
+        cost = map_weights([q.numpy() for q in alive_weights(qs)], arch.library, settings.map_time_limit,
+                           settings.seed, settings.map_exact)
+        out.update(area=cost.area, routes=cost.global_routes)
+        hw = cost.to_dict()
+    return out, hw
+
+
+def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSettings, out: Path,
+                          objectives: tuple[str, ...], fidelity: str = "full",
+                          low: dict[str, Any] | None = None, progress: bool = False) -> Evaluation:
+    """Train (per fidelity), compress and measure `arch`; cached under `out/evals`.
+
+    fidelity 'full': `settings` as given; 'low': `low` overrides epochs / train_subset /
+    timesteps_factor; 'proxy': no training, accuracy is replaced by the SAHD score at
+    initialisation and energy by the accumulates of the untrained network."""
+    from spikeloom.search.nas.proxy import sahd_score  # noqa: PLC0415
+    from spikeloom.train import evaluate, fit  # noqa: PLC0415
+
+    low = low or {}
+    fingerprint = {"arch": arch.to_dict(), "settings": settings.to_dict(), "objectives": list(objectives),
+                   "fidelity": fidelity, "low": low if fidelity == "low" else None, "data": data.name}
+    hit = cached(out, arch, fidelity, fingerprint)
+    if hit is not None:
+        return hit
+    t0 = time.perf_counter()
+    split, _ = search_split(data, settings.val_fraction, settings.seed)
+    timesteps = arch.timesteps
+    tcfg = TrainConfig(dataset=data.name, epochs=settings.epochs, batch_size=settings.batch_size,
+                       lr=settings.lr, seed=settings.seed, train_subset=settings.train_subset)
+    finetune = settings.finetune_epochs
+    if fidelity == "low":
+        timesteps = max(1, int(round(arch.timesteps * float(low.get("timesteps_factor", 0.5)))))
+        tcfg = tcfg.replace(epochs=int(low.get("epochs", max(1, settings.epochs // 4))),
+                            train_subset=low.get("train_subset", settings.train_subset))
+        finetune = 0
+    cfg = arch.model_config(data.input_size, data.num_classes).replace(timesteps=timesteps)
+    x_val, y_val = split.x_test, split.y_test
+    if settings.eval_samples:
+        x_val, y_val = x_val[: settings.eval_samples], y_val[: settings.eval_samples]
+    ckpt_path = out / "models" / f"{arch.key}-{fidelity}" / "model.pt"
+    score = None
+    if fidelity == "proxy":
+        score = sahd_score(cfg, split.x_train, seed=settings.seed)
+        torch.manual_seed(settings.seed)
+        from spikeloom.snn.models import build_model  # noqa: PLC0415
+
+        model = build_model(cfg).eval()
+    else:
+        model = fit(cfg, tcfg, split, ckpt_path, progress=progress).checkpoint.build()
+    masks = prune_masks([fc.weight.detach().cpu() for fc in model.fcs], arch.sparsity, max_inputs(arch.library))
+    x_tr, y_tr = split.x_train, split.y_train
+    if tcfg.train_subset:
+        x_tr, y_tr = x_tr[: tcfg.train_subset], y_tr[: tcfg.train_subset]
+    if fidelity != "proxy":
+        model = finetune_masked(model, cfg, tcfg, x_tr, y_tr, masks, finetune)
+    else:
+        from spikeloom.search.nas.compress import apply_masks  # noqa: PLC0415
+
+        apply_masks(model, masks)
+    qmodel, qs = quantize_mixed(model, arch.bits)
+    values: dict[str, float] = {}
+    if fidelity != "proxy":
+        values["accuracy"] = evaluate(qmodel, cfg, x_val, y_val, seed=settings.seed)
+        if fidelity == "low":
+            score = values["accuracy"]
+    if "energy" in objectives:
+        from spikeloom.energy import default_table  # noqa: PLC0415
+
+        ops = synaptic_ops(qmodel, cfg, x_val, qs, settings.seed) * arch.timesteps / timesteps
+        values["energy"] = ops * default_table(settings.precision)["ACC"]
+    if "reliability" in objectives and fidelity != "proxy":
+        values["reliability"] = fault_reliability(qmodel, cfg, qs, arch.bits, x_val, y_val, settings.ber,
+                                                  settings.fault_trials, settings.seed, values["accuracy"])
+    hw_values, hw = hardware_objectives(arch, masks, qs, objectives, settings)
+    values.update(hw_values)
+    test_acc = None
+    if fidelity == "full":
+        test_acc = evaluate(qmodel, cfg, data.x_test, data.y_test, seed=settings.seed)
+        export_compressed(ckpt_path.with_name("compressed.pt"), model, qmodel, cfg, tcfg, arch,
+                          {**values, "test_accuracy": test_acc})
+    result = Evaluation(key=arch.key, fidelity=fidelity, architecture=arch.to_dict(), objectives=values,
+                        seconds=time.perf_counter() - t0, score=score, test_accuracy=test_acc,
+                        hardware=hw, checkpoint=str(ckpt_path) if fidelity != "proxy" else "")
+    path = _cache_path(out, arch, fidelity)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, {"fingerprint": fingerprint, "evaluation": result.to_dict()})
+    return result
