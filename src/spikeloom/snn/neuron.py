@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import torch
 
-from spikeloom.snn.surrogate import spike, surrogate_grad
+from spikeloom.snn.surrogate import spike, surrogate_grad_times
 
 
 class LIFParameters(NamedTuple):
@@ -72,24 +72,48 @@ def _reduce_to(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return grad.reshape(-1, grad.shape[-1]).sum(0).reshape(shape)
 
 
+def _scan(current: torch.Tensor, beta: torch.Tensor, threshold: torch.Tensor, reset: str,
+          keep_mem: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The forward recurrence, written straight into preallocated outputs.
+
+    Every step is the reference's own sequence of correctly rounded operations,
+    ((beta * U) + I) - S * theta, then S = (U > theta), so spikes are bit-identical to
+    `lif_reference` (and snnTorch): four in-place kernels per step and no allocation.
+    Returns (spikes [T, B, N], membrane [T, B, N] or None when `keep_mem` is false).
+    """
+    steps = current.shape[0]
+    spikes = torch.empty_like(current, memory_format=torch.contiguous_format)
+    mem_trace = torch.empty_like(spikes) if keep_mem else None
+    mem = mem_trace[0] if mem_trace is not None else torch.empty_like(spikes[0])
+    mem.copy_(current[0])  # beta * 0 + I[0] - 0 * theta == I[0]
+    torch.gt(mem, threshold, out=spikes[0])
+    for t in range(1, steps):
+        if mem_trace is not None:
+            nxt = mem_trace[t]
+            torch.mul(mem, beta, out=nxt)
+            mem = nxt
+        else:
+            mem.mul_(beta)
+        if reset == "subtract":
+            mem.add_(current[t])
+            mem.addcmul_(spikes[t - 1], threshold, value=-1.0)  # S * theta is exact: 0 or theta
+        else:
+            mem.mul_(1.0 - spikes[t - 1])  # (beta * U) * (1 - S): exact zero or unchanged
+            mem.add_(current[t])
+        torch.gt(mem, threshold, out=spikes[t])
+    return spikes, mem_trace
+
+
 class _LIFSequence(torch.autograd.Function):
-    """Forward: T fused steps without autograd. Backward: reverse-time linear scan."""
+    """Forward: T fused steps without autograd. Backward: reverse-time linear scan.
+
+    Saves the membrane trace and the spikes (which double as the reset mask); the
+    surrogate derivative is computed only in backward, in place on one scratch tensor.
+    """
 
     @staticmethod
     def forward(ctx, current, beta, threshold, reset, kind, slope):  # type: ignore[override]
-        steps = current.shape[0]
-        mem_trace = torch.empty_like(current)
-        spikes = torch.empty_like(current)
-        mem = torch.zeros_like(current[0])
-        spk = torch.zeros_like(current[0])
-        for t in range(steps):
-            if reset == "subtract":
-                mem = torch.addcmul(torch.addcmul(current[t], mem, beta), spk, threshold, value=-1.0)
-            else:
-                mem = torch.addcmul(current[t], mem * (1.0 - spk), beta)
-            mem_trace[t] = mem
-            spk = (mem > threshold).to(current.dtype)
-            spikes[t] = spk
+        spikes, mem_trace = _scan(current, beta, threshold, reset, keep_mem=True)
         ctx.save_for_backward(mem_trace, spikes, beta, threshold)
         ctx.reset, ctx.kind, ctx.slope = reset, kind, slope
         ctx.mark_non_differentiable(mem_trace)
@@ -99,25 +123,29 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, grad_spikes, _grad_mem):  # type: ignore[override]
         mem_trace, spikes, beta, threshold = ctx.saved_tensors
         steps = mem_trace.shape[0]
-        direct = grad_spikes * surrogate_grad(mem_trace - threshold, ctx.kind, ctx.slope)
-        grad_mem = torch.empty_like(direct)
-        carry = torch.zeros_like(direct[0])
-        for t in range(steps - 1, -1, -1):
-            # dU[t+1]/dU[t] = beta (subtract) or beta * (1 - S[t]) (zero reset)
-            if ctx.reset == "subtract":
-                carry = torch.addcmul(direct[t], carry, beta)
-            else:
-                carry = torch.addcmul(direct[t], carry * (1.0 - spikes[t]), beta)
-            grad_mem[t] = carry
+        # direct[t] = dL/dS[t] * dS[t]/dU[t]; computed into one fresh tensor, nothing saved is touched
+        direct = surrogate_grad_times(mem_trace - threshold, grad_spikes, ctx.kind, ctx.slope)
+        want_beta, want_threshold = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
+        direct_copy = direct.clone() if want_threshold else None
+        # grad_mem[t] = direct[t] + dU[t+1]/dU[t] * grad_mem[t+1], in place on `direct`:
+        # dU[t+1]/dU[t] = beta (subtract) or beta * (1 - S[t]) (zero reset)
+        grad_mem = direct
+        if ctx.reset == "subtract":
+            for t in range(steps - 2, -1, -1):
+                grad_mem[t].addcmul_(grad_mem[t + 1], beta)
+        else:
+            decay = (1.0 - spikes).mul_(beta)
+            for t in range(steps - 2, -1, -1):
+                grad_mem[t].addcmul_(grad_mem[t + 1], decay[t])
         grad_beta = grad_threshold = None
-        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+        if want_beta or want_threshold:
             prev_mem = torch.cat([torch.zeros_like(mem_trace[:1]), mem_trace[:-1]])
             prev_spk = torch.cat([torch.zeros_like(spikes[:1]), spikes[:-1]])
-            if ctx.needs_input_grad[1]:
+            if want_beta:
                 dmem_dbeta = prev_mem if ctx.reset == "subtract" else prev_mem * (1.0 - prev_spk)
                 grad_beta = _reduce_to(grad_mem * dmem_dbeta, beta.shape)
-            if ctx.needs_input_grad[2]:
-                g = -direct
+            if want_threshold:
+                g = -direct_copy
                 if ctx.reset == "subtract":
                     g = g - grad_mem * prev_spk
                 grad_threshold = _reduce_to(g, threshold.shape)
@@ -127,9 +155,22 @@ class _LIFSequence(torch.autograd.Function):
 def lif_sequence(current: torch.Tensor, p: LIFParameters = LIFParameters(),
                  return_mem: bool = False):
     """Fused LIF over a whole sequence. current [T, B, N] -> spikes [T, B, N]
-    (and membrane [T, B, N] when `return_mem`). Same numbers as `lif_reference`."""
+    (and membrane [T, B, N] when `return_mem`). Same numbers as `lif_reference`.
+
+    Without autograd (inference, `torch.no_grad()`, or no input that requires grad) the
+    scan runs directly and keeps only one membrane buffer unless `return_mem` asks for
+    the trace.
+    """
     beta = _as_tensor(p.beta, current)
     threshold = _as_tensor(p.threshold, current)
+    if current.shape[0] == 0:
+        empty = current.new_empty(current.shape)
+        return (empty, empty.clone()) if return_mem else empty
+    if not (torch.is_grad_enabled()
+            and (current.requires_grad or beta.requires_grad or threshold.requires_grad)):
+        spikes, mem = _scan(current.detach(), beta.detach(), threshold.detach(), p.reset,
+                            keep_mem=return_mem)
+        return (spikes, mem) if return_mem else spikes
     spikes, mem = _LIFSequence.apply(current, beta, threshold, p.reset, p.surrogate, p.slope)
     return (spikes, mem) if return_mem else spikes
 
