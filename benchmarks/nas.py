@@ -1,0 +1,190 @@
+"""Benchmarks of the architecture search (issue 7). Each experiment writes a JSON file.
+
+    python benchmarks/nas.py correlation --dataset digits --n 12 --out bench/nas
+    python benchmarks/nas.py strategies --dataset digits --n-trials 10 --seeds 0 1 2 --out bench/nas
+    python benchmarks/nas.py proxy-time --dataset digits --out bench/nas
+    python benchmarks/nas.py coexplore --dataset fashion-mnist --train-subset 6000 --epochs 4 --out bench/nas
+
+Times are sums of per-evaluation compute seconds (cache-independent); the machine is shared,
+so absolute seconds are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from spikeloom.data import load_dataset
+from spikeloom.io import atomic_write_json
+from spikeloom.search.nas.fidelity import FidelityConfig, rank_correlation
+from spikeloom.search.nas.hypervolume import as_minimization, hypervolume, normalized, reference_box
+from spikeloom.search.nas.objectives import OBJECTIVES, EvalSettings, evaluate_architecture
+from spikeloom.search.nas.space import Architecture, architecture_at, space_from_dict
+from spikeloom.search.nas.study import NasConfig, front_of, objective_vector, run_nas
+
+DIGITS_SPACE = {"depth": [1, 2], "widths": [16, 32, 64], "timesteps": [4, 8], "threshold": [0.5, 1.0],
+                "beta": [0.9], "reset": ["subtract"], "bits": [4, 8], "sparsity": [0.0, 0.5],
+                "library": ["homogeneous:64x64"]}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def correlation(args: argparse.Namespace) -> dict[str, Any]:
+    data = load_dataset(args.dataset)
+    space = space_from_dict(DIGITS_SPACE)
+    rng = random.Random(args.seed)
+    archs = [architecture_at(space, i) for i in rng.sample(range(space.grid_size()), args.n)]
+    settings = EvalSettings(epochs=args.epochs, train_subset=args.train_subset, eval_samples=args.eval_samples,
+                            seed=args.seed)
+    low = FidelityConfig(kind="low").low_overrides(args.epochs)
+    out = Path(args.out) / f"corr-{args.dataset}"
+    rows = []
+    for a in archs:
+        f = evaluate_architecture(a, data, settings, out, ("accuracy",), "full")
+        lo = evaluate_architecture(a, data, settings, out, ("accuracy",), "low", low)
+        px = evaluate_architecture(a, data, settings, out, ("accuracy",), "proxy")
+        rows.append({"label": a.label, "full": f.objectives["accuracy"], "low": lo.score, "sahd": px.score,
+                     "full_s": f.seconds, "low_s": lo.seconds, "proxy_s": px.seconds})
+        log(f"{a.label}: full {f.objectives['accuracy']:.3f} low {lo.score:.3f} sahd {px.score:.2f}")
+    full = [r["full"] for r in rows]
+    return {"dataset": args.dataset, "n": len(rows), "epochs": args.epochs, "train_subset": args.train_subset,
+            "sahd": rank_correlation([r["sahd"] for r in rows], full),
+            "low": rank_correlation([r["low"] for r in rows], full),
+            "seconds": {k: sum(r[k] for r in rows) for k in ("full_s", "low_s", "proxy_s")}, "rows": rows}
+
+
+def _points(evals, names):
+    dirs = [OBJECTIVES[n] for n in names]
+    return [as_minimization(objective_vector(e, names), dirs) for e in evals]
+
+
+def strategies(args: argparse.Namespace) -> dict[str, Any]:
+    data = load_dataset(args.dataset)
+    space = space_from_dict(DIGITS_SPACE)
+    settings = EvalSettings(epochs=args.epochs, train_subset=args.train_subset, eval_samples=args.eval_samples)
+    names = ("accuracy", "energy", "area")
+    out = Path(args.out) / f"strategies-{args.dataset}"  # shared cache: equal architectures train once
+    runs: dict[str, list[list[tuple[float, ...]]]] = {}
+    for strat in args.strategies:
+        for seed in args.seeds:
+            ncfg = NasConfig(dataset=data.name, strategy=strat, objectives=names, n_trials=args.n_trials,
+                             seed=seed, space=space, settings=settings.replace(seed=0))
+            res = run_nas(ncfg, data, out)
+            runs.setdefault(strat, []).append(_points(res.final, names))
+            log(f"{strat} seed {seed}: {len(res.final)} evaluations")
+    everything = [p for rs in runs.values() for r in rs for p in r]
+    ideal, nadir = reference_box(everything)
+    table = {}
+    for strat, rs in runs.items():
+        hvs = [hypervolume(normalized(r, ideal, nadir), (1.0,) * len(names)) for r in rs]
+        table[strat] = {"hypervolume": hvs, "mean": statistics.mean(hvs),
+                        "std": statistics.stdev(hvs) if len(hvs) > 1 else 0.0}
+    return {"dataset": args.dataset, "n_trials": args.n_trials, "seeds": args.seeds, "objectives": list(names),
+            "epochs": args.epochs, "ideal": list(ideal), "nadir": list(nadir), "strategies": table}
+
+
+def proxy_time(args: argparse.Namespace) -> dict[str, Any]:
+    data = load_dataset(args.dataset)
+    space = space_from_dict(DIGITS_SPACE)
+    settings = EvalSettings(epochs=args.epochs, train_subset=args.train_subset, eval_samples=args.eval_samples)
+    names = ("accuracy", "energy", "area")
+    out = Path(args.out) / f"proxytime-{args.dataset}"
+    res = {}
+    for kind, n_trials, fid in (("full", args.full_trials, FidelityConfig()),
+                                ("proxy", args.proxy_trials, FidelityConfig(kind="proxy", promote=args.promote,
+                                                                            validate=0))):
+        per_seed = []
+        for seed in args.seeds:
+            ncfg = NasConfig(dataset=data.name, strategy="random", objectives=names, n_trials=n_trials,
+                             seed=seed, space=space, settings=settings, fidelity=fid)
+            r = run_nas(ncfg, data, out)
+            seconds = sum(e.seconds for e in r.final) + (sum(e.seconds for e in r.trials) if kind == "proxy" else 0)
+            per_seed.append({"seed": seed, "points": _points(r.final, names), "compute_seconds": seconds,
+                             "full_trainings": len({e.key for e in r.final})})
+            log(f"{kind} seed {seed}: {seconds:.1f} s")
+        res[kind] = per_seed
+    everything = [p for v in res.values() for s in v for p in s["points"]]
+    ideal, nadir = reference_box(everything)
+    for v in res.values():
+        for s in v:
+            s["hypervolume"] = hypervolume(normalized(s.pop("points"), ideal, nadir), (1.0,) * len(names))
+    return {"dataset": args.dataset, "full_trials": args.full_trials, "proxy_trials": args.proxy_trials,
+            "promote": args.promote, "runs": res}
+
+
+def coexplore(args: argparse.Namespace) -> dict[str, Any]:
+    data = load_dataset(args.dataset)
+    lib = args.library
+    settings = EvalSettings(epochs=args.epochs, train_subset=args.train_subset, eval_samples=args.eval_samples,
+                            map_time_limit=args.map_time_limit)
+    out = Path(args.out) / f"coexplore-{args.dataset}"
+    neuron = {"timesteps": args.timesteps, "threshold": 1.0, "beta": 0.9, "reset": "subtract",
+              "surrogate": "fast_sigmoid", "slope": 25.0, "encoding": "rate", "library": lib}
+    top2 = Architecture(hidden=(128, 64), bits=(8, 8, 8), sparsity=(0.0, 0.0, 0.0), **neuron)
+    names = ("accuracy", "area")
+    base = evaluate_architecture(top2, data, settings, out, names, "full")
+    log(f"TOP2: {base.objectives} test {base.test_accuracy}")
+    space = space_from_dict({"depth": [1, 2], "widths": [32, 64, 128], "bits": [4, 8],
+                             "sparsity": [0.0, 0.5, 0.75], **{k: [v] for k, v in neuron.items()}})
+    ncfg = NasConfig(dataset=data.name, strategy=args.strategy, objectives=names, n_trials=args.n_trials,
+                     seed=args.seed, space=space, settings=settings)
+    res = run_nas(ncfg, data, out, log=log)
+    front = [res.final[i] for i in front_of(ncfg, res.final)]
+    ok = [e for e in front if e.objectives["area"] <= 0.7 * base.objectives["area"]
+          and e.test_accuracy >= base.test_accuracy - 0.01]
+    best = max(ok, key=lambda e: e.test_accuracy) if ok else None
+
+    def row(e):
+        return {"label": e.arch.label, "objectives": e.objectives, "test_accuracy": e.test_accuracy,
+                "area_saving": 1 - e.objectives["area"] / base.objectives["area"]}
+
+    return {"dataset": args.dataset, "library": lib, "epochs": args.epochs, "train_subset": args.train_subset,
+            "timesteps": args.timesteps, "n_trials": args.n_trials, "strategy": args.strategy,
+            "top2": {"objectives": base.objectives, "test_accuracy": base.test_accuracy, "hardware": base.hardware},
+            "front": [row(e) for e in front], "found": row(best) if best else None,
+            "search_seconds": res.study_seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", choices=("correlation", "strategies", "proxy-time", "coexplore"))
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--out", default="bench/nas")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--n", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--train-subset", type=int, default=None)
+    p.add_argument("--eval-samples", type=int, default=None)
+    p.add_argument("--n-trials", type=int, default=10)
+    p.add_argument("--strategies", nargs="+", default=["random", "evolution", "tpe"])
+    p.add_argument("--full-trials", type=int, default=12)
+    p.add_argument("--proxy-trials", type=int, default=24)
+    p.add_argument("--promote", type=int, default=4)
+    p.add_argument("--strategy", default="tpe")
+    p.add_argument("--timesteps", type=int, default=8)
+    p.add_argument("--library", default="256x128,256x64,128x64,128x32,64x32,64x16")
+    p.add_argument("--map-time-limit", type=float, default=0.3)
+    args = p.parse_args(argv)
+    fn = {"correlation": correlation, "strategies": strategies, "proxy-time": proxy_time,
+          "coexplore": coexplore}[args.experiment]
+    t0 = time.perf_counter()
+    result = fn(args)
+    result["wall_seconds"] = time.perf_counter() - t0
+    result["command"] = "python benchmarks/nas.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    path = Path(args.out) / f"{args.experiment}-{args.dataset}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, result)
+    log(f"-> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
