@@ -19,9 +19,9 @@ def _campaign(clean, accs):
     rows = [{"scope": "model", "ber": b, "trials": 5, "mean_accuracy": a, "accuracy_drop": clean - a,
              "reliability_pct": 100 * a / clean, "std": 0.01, "ci95": 0.02}
             for b, a in zip((1e-4, 1e-3, 1e-2, 1e-1), accs)]
-    rows += [{"scope": f"layer:{i}", "ber": 1e-2, "trials": 5, "mean_accuracy": clean - 0.01 * (i + 1),
-              "accuracy_drop": 0.01, "reliability_pct": 100 * (clean - 0.01 * (i + 1)) / clean,
-              "std": 0.0, "ci95": 0.0} for i in range(2)]
+    rows += [{"scope": f"layer:{i}", "ber": 1e-2, "trials": 5, "mean_accuracy": clean - 0.01 * i,
+              "accuracy_drop": 0.01, "reliability_pct": 100 * (clean - 0.01 * i) / clean,
+              "std": 0.0, "ci95": [clean - 0.01 * i, clean - 0.01 * i]} for i in (1, 2)]
     return {"clean_accuracy": clean, "results": rows}
 
 

@@ -129,7 +129,7 @@ def layer_reliability(summary: dict[str, Any], path: Path) -> Path | None:
                color=ANN_COLOUR if name == "ann" else SNN_COLOUR,
                label="ANN" if name == "ann" else f"SNN {name}")
     ax.set_xticks(layers)
-    ax.set_xticklabels([f"L{layer + 1}" for layer in layers])
+    ax.set_xticklabels([f"L{layer}" for layer in layers])
     ax.set_xlabel("faulty layer (bit flips in this layer's weights only)")
     ax.set_ylabel("reliability (% of fault-free accuracy)")
     ax.set_title(f"Layer-wise reliability at BER {ber:g}")

@@ -73,37 +73,44 @@ class Measurer:
         self.tcfg = TrainConfig(dataset=data.name, epochs=scfg.epochs, batch_size=scfg.batch_size,
                                 lr=scfg.lr, seed=scfg.seed, train_subset=scfg.train_subset)
 
-    def _fingerprint(self, cfg: ModelConfig, campaign: bool) -> dict[str, Any]:
+    def _fingerprint(self, cfg: ModelConfig) -> dict[str, Any]:
+        return {"model": cfg.to_dict(), "train": self.tcfg.to_dict(), "bits": self.scfg.bits,
+                "precision": self.scfg.energy_precision}
+
+    def _campaign_fingerprint(self) -> dict[str, Any]:
         s = self.scfg
-        return {"model": cfg.to_dict(), "train": self.tcfg.to_dict(), "bits": s.bits,
-                "bers": list(s.campaign_bers) if campaign else None, "scope": s.scope if campaign else None,
-                "trials": s.trials if campaign else None, "precision": s.energy_precision}
+        return {"bers": list(s.campaign_bers), "scope": s.scope, "trials": s.trials, "engine": s.engine}
 
     def _cache(self, name: str) -> Path:
         return self.out / "results" / f"{name}.json"
 
     def measure(self, name: str, cfg: ModelConfig, campaign: bool) -> Measurement:
-        """Measure `cfg` (cached by name and settings). Campaign only when `campaign`."""
+        """Measure `cfg`, cached by name and settings; a cached campaign is reused even when
+        only the cheap measurements are asked for. Campaign only when `campaign`."""
         cache = self._cache(name)
-        fingerprint = self._fingerprint(cfg, campaign)
-        if cache.exists():
-            saved = json.loads(cache.read_text())
-            if saved.get("fingerprint") == fingerprint:
-                return Measurement.from_dict(saved["measurement"])
-        base = self._base(name, cfg)
+        fingerprint = self._fingerprint(cfg)
+        saved = json.loads(cache.read_text()) if cache.exists() else {}
+        if saved.get("fingerprint") == fingerprint:
+            m = Measurement.from_dict(saved["measurement"])
+            if not campaign or saved.get("campaign") == self._campaign_fingerprint():
+                return m
+        else:
+            m = self._base(name, cfg)
+        campaign_fp = None
         if campaign:
             result = self._campaign(name, cfg)
-            base = base.replace(campaign=result, reliability_pct=reliability_at(result, self.scfg.ber))
+            m = m.replace(campaign=result, reliability_pct=reliability_at(result, self.scfg.ber))
+            campaign_fp = self._campaign_fingerprint()
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(cache, {"fingerprint": fingerprint, "measurement": base.to_dict()})
-        return base
+        atomic_write_json(cache, {"fingerprint": fingerprint, "campaign": campaign_fp,
+                                  "measurement": m.to_dict()})
+        return m
 
     def with_campaign(self, m: Measurement) -> Measurement:
         return self.measure(m.name, m.config, campaign=True)
 
     def _quantized(self, name: str, cfg: ModelConfig):
         from spikeloom.quant import apply_quantized, quantize_model  # noqa: PLC0415
-
         from spikeloom.snn.checkpoint import load_checkpoint  # noqa: PLC0415
 
         ckpt = load_checkpoint(self.out / "models" / name / "model.pt")
@@ -112,7 +119,6 @@ class Measurer:
 
     def _base(self, name: str, cfg: ModelConfig) -> Measurement:
         from spikeloom.energy import estimate_energy  # noqa: PLC0415
-
         from spikeloom.train import evaluate, fit  # noqa: PLC0415
 
         path = self.out / "models" / name / "model.pt"

@@ -54,12 +54,16 @@ def study_name(scfg: SearchConfig) -> str:
 
 def open_storage(url: str):
     """An Optuna RDB storage with heartbeats, or a one-line ConfigError when unreachable."""
+    import warnings  # noqa: PLC0415
+
     import optuna  # noqa: PLC0415
 
     try:
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=30, grace_period=90,
-            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=30, grace_period=90,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
     except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
         reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"cannot open study storage {url!r} ({reason}); check the URL, "

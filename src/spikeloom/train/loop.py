@@ -95,6 +95,10 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
     start_epoch, seconds = 0, 0.0
 
     old = _try_resume(path, cfg, tcfg)
+    if old is not None and old.complete and "test_accuracy" in old.metrics:
+        # Finished and measured before: reuse it as it is (nothing retrained or rewritten).
+        return TrainResult(old, float(old.metrics["test_accuracy"]),
+                           float(old.metrics.get("train_seconds", 0.0)), old.epoch)
     if old is not None:
         model.load_state_dict(old.state_dict)
         optimizer.load_state_dict(old.resume_state["optimizer"])

@@ -1,0 +1,101 @@
+"""spikeloom search: reliability-aware search of SNN configurations against the ANN."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from spikeloom.cli.common import add_data_dir, add_quiet, add_seed, say, show_progress
+
+
+def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], trials: int,
+                         scope: str, curve_bers: list[float]) -> None:
+    p.add_argument("--dataset", default="digits", help="dataset (default digits, embedded)")
+    add_data_dir(p)
+    p.add_argument("--topology", default=None,
+                   help="ANN/SNN topology, e.g. 784-128-64-10 (default: inputs-32-classes)")
+    p.add_argument("--timesteps", type=int, nargs="+", default=timesteps, help="grid of SNN timesteps T")
+    p.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 1.5], help="grid of thresholds theta")
+    p.add_argument("--beta", type=float, default=0.95, help="membrane decay (default 0.95)")
+    p.add_argument("--ber", type=float, default=0.01, help="bit error rate deciding reliability (default 0.01)")
+    p.add_argument("--curve-bers", type=float, nargs="*", default=curve_bers,
+                   help="extra BERs measured for the accuracy-vs-BER curves")
+    p.add_argument("--scope", choices=("model", "layer", "both"), default=scope, help="fault scope")
+    p.add_argument("--trials", type=int, default=trials, help="Monte Carlo trials per BER and scope")
+    p.add_argument("--bits", type=int, default=8, help="weight bits of the quantized models (default 8)")
+    p.add_argument("--engine", choices=("fast", "reference"), default="fast", help="fault campaign engine")
+    p.add_argument("--tolerance", type=float, default=0.0,
+                   help="accuracy an SNN may lose against the ANN, as a fraction (default 0)")
+    p.add_argument("--lowest-energy-only", action="store_true",
+                   help="candidate_list2 holds only the lowest-energy candidate")
+    p.add_argument("--energy-precision", choices=("int", "fp"), default="int",
+                   help="energy table column (default int, for quantized models)")
+    p.add_argument("--epochs", type=int, default=10, help="training epochs per model (default 10)")
+    p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
+    p.add_argument("--train-subset", type=int, default=None, help="train on the first N samples only")
+    p.add_argument("--strategy", choices=("grid", "optuna"), default="grid",
+                   help="grid: Algorithm 1 over timesteps x thresholds; optuna: multi-objective search")
+    p.add_argument("--n-trials", type=int, default=20, help="Optuna trials (strategy optuna)")
+    p.add_argument("--storage", default=None,
+                   help="Optuna storage URL shared by workers (default sqlite in --out)")
+    p.add_argument("--expand", action="store_true", help="on FAIL, run the proposed wider grid")
+    add_seed(p)
+    add_quiet(p)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_search_arguments(p, timesteps=[10, 30], trials=10, scope="model", curve_bers=[])
+    p.add_argument("--out", required=True, help="output folder (re-run the same command to resume)")
+
+
+def search_config_from(args: argparse.Namespace, data) -> object:
+    from spikeloom.search.config import SearchConfig  # noqa: PLC0415
+
+    topology = args.topology or f"{data.input_size}-32-{data.num_classes}"
+    return SearchConfig(
+        dataset=data.name, topology=topology, timesteps=tuple(args.timesteps),
+        thresholds=tuple(args.thresholds), beta=args.beta, ber=args.ber,
+        curve_bers=tuple(args.curve_bers or ()), scope=args.scope, trials=args.trials, bits=args.bits,
+        engine=args.engine, tolerance=args.tolerance, lowest_energy_only=args.lowest_energy_only,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, train_subset=args.train_subset,
+        energy_precision=args.energy_precision, seed=args.seed)
+
+
+def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_crossbars: bool) -> dict:
+    """Shared by `search` and `run`: validate, then run the pipeline and print the verdict."""
+    from spikeloom.data import load_dataset  # noqa: PLC0415
+    from spikeloom.io import prepare_out_dir  # noqa: PLC0415
+    from spikeloom.pipeline import RunOptions, run_pipeline  # noqa: PLC0415
+    from spikeloom.spec import ModelConfig  # noqa: PLC0415
+    from spikeloom.train import check_fits  # noqa: PLC0415
+
+    data = load_dataset(args.dataset, args.data_dir)
+    scfg = search_config_from(args, data)
+    check_fits(ModelConfig(arch="ann", topology=scfg.topology), data)
+    if args.strategy == "optuna" and args.storage:
+        from spikeloom.search.multiobjective import open_storage  # noqa: PLC0415
+
+        open_storage(args.storage)  # fail fast, before anything is written
+    out = prepare_out_dir(out_dir)
+    opts = RunOptions(strategy=args.strategy, n_trials=args.n_trials, storage=args.storage,
+                      expand=args.expand, explain=explain, map_crossbars=map_crossbars,
+                      progress=show_progress(args))
+    summary = run_pipeline(scfg, data, out, opts, log=lambda s: say(args, s))
+    best = summary["best"]
+    verdict = summary["verdict"]
+    if best:
+        ratio = summary["ann"]["energy_pj"] / best["energy_pj"] if best["energy_pj"] else float("inf")
+        say(args, f"{verdict}: SNN {best['name']} accuracy {best['accuracy']:.4f} "
+                  f"(ANN {summary['ann']['accuracy']:.4f}), reliability {best['reliability_pct']:.2f} % "
+                  f"(ANN {summary['ann']['reliability_pct']:.2f} %), {ratio:.2f}x less energy")
+    else:
+        say(args, f"{verdict}: no SNN configuration passed; proposed wider grid {summary['proposal']} "
+                  "(re-run with --expand)")
+    say(args, f"report -> {summary['report']}")
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    execute(args, args.out, explain=False, map_crossbars=False)
+    return 0
