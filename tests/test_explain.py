@@ -297,3 +297,15 @@ def test_psth_rates_and_embedding_by_hand():
     assert emb.preferred.tolist() == [0, 1]
     assert np.allclose(emb.selectivity, [0.8, 0.6])
     assert emb.coords.shape == (2, 2)
+
+
+def test_pca_2d_matches_scikit_learn():
+    from sklearn.decomposition import PCA
+
+    from spikeloom.explain.signals import pca_2d
+
+    vectors = np.random.default_rng(0).random((30, 80))
+    coords, ratios = pca_2d(vectors)
+    pca = PCA(n_components=2).fit(vectors)
+    assert np.allclose(np.abs(coords), np.abs(pca.transform(vectors)), atol=1e-8)
+    assert np.allclose(ratios, pca.explained_variance_ratio_)

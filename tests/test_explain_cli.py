@@ -40,6 +40,10 @@ def test_explain_writes_figures_and_summary(checkpoints, tmp_path, capsys):
     for name in ("saliency", "ig", "sam", "occlusion"):
         assert 0 <= methods[name]["deletion_auc"] <= 1 and 0 <= methods[name]["insertion_auc"] <= 1
     assert set(summary["random"]) == {"deletion_auc", "insertion_auc"}
+    assert summary["faithfulness"]["methods"]["random"] == summary["random"]
+    assert summary["faithfulness"]["methods"]["ig"]["deletion_auc"] == methods["ig"]["deletion_auc"]
+    assert summary["rules"]["fidelity"] == methods["rules"]["fidelity"]
+    assert summary["rules"]["text"].startswith("|--- L1n")
     # on a trained model at least one method is clearly more faithful than chance
     best = min(methods[n]["deletion_auc"] for n in ("saliency", "ig", "sam", "occlusion"))
     assert best < summary["random"]["deletion_auc"] - 0.1

@@ -107,10 +107,12 @@ class ExplainResult:
     rules: RuleSet | None
     figures: Mapping[str, Path]
     seconds: Mapping[str, float] = field(default_factory=dict)
+    cpu_seconds: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The summary.json shape: per method its files and figures; deletion/insertion AUC per
-        attribution method and for 'random'; rules.fidelity and rules.depth."""
+        """The summary.json shape: `methods.<name>` its files and figures (deletion/insertion
+        AUC for attributions); `faithfulness.methods` the AUCs of every method and 'random';
+        `rules` fidelity, depth and text (None without the rules method)."""
         fa = {name: f.to_dict() for name, f in self.faithfulness.items()}
         return {
             "model": self.model, "model_config": self.model_config.to_dict(),
@@ -118,12 +120,19 @@ class ExplainResult:
             "seed": self.seed, "options": self.options.to_dict(),
             "predictions": list(self.predictions),
             "methods": {name: dict(entry) for name, entry in self.methods.items()},
-            "faithfulness": {"unit": self.options.deletion_unit, "score": self.options.deletion_score,
-                             "steps": self.options.deletion_steps, "curves": fa},
+            "faithfulness": {
+                "unit": self.options.deletion_unit, "score": self.options.deletion_score,
+                "steps": self.options.deletion_steps,
+                "methods": {name: {k: f[k] for k in ("deletion_auc", "insertion_auc")}
+                            for name, f in fa.items()},
+                "curves": fa},
             "random": {k: fa["random"][k] for k in ("deletion_auc", "insertion_auc")}
             if "random" in fa else None,
+            "rules": None if self.rules is None else self.rules.to_dict() | {"text": self.rules.text},
             "figures": {name: str(p) for name, p in self.figures.items()},
             "seconds": dict(self.seconds), "total_seconds": sum(self.seconds.values()),
+            "cpu_seconds": dict(self.cpu_seconds),
+            "total_cpu_seconds": sum(self.cpu_seconds.values()),
         }
 
 
@@ -179,15 +188,19 @@ def _profile_inputs(cfg: ModelConfig, x: torch.Tensor, seed: int, device: torch.
 
 
 class _Timer:
+    """Wall-clock and process CPU seconds per named stage."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
 
     def __call__(self, name: str, fn: Callable[[], Any]) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return fn()
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
 
 def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
@@ -321,20 +334,22 @@ def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
             unit = opts.deletion_unit
             temporal_ok = {n: a for n, a in attributions.items()
                            if unit == "pixel" or a.shape == inputs.shape}
+            runs: dict[str, list[faith.Faithfulness]] = {}
             for name, values in temporal_ok.items():
-                faithful[name] = faith.mean_faithfulness(name, [
-                    faith.curves(forward, inputs[k], int(targets[k]),
-                                 faith.ranking(values[k], inputs[k], unit), unit,
-                                 opts.deletion_steps, opts.deletion_score, method=name)
-                    for k in range(len(samples))])
-            faithful["random"] = faith.mean_faithfulness("random", [
-                faith.random_baseline(forward, inputs[k], int(targets[k]), unit, opts.deletion_steps,
-                                      opts.deletion_score, opts.random_repeats, seed + k)
-                for k in range(len(samples))])
-            for name, f in faithful.items():
+                runs[name] = [faith.curves(forward, inputs[k], int(targets[k]),
+                                           faith.ranking(values[k], inputs[k], unit), unit,
+                                           opts.deletion_steps, opts.deletion_score, method=name)
+                              for k in range(len(samples))]
+            runs["random"] = [faith.random_baseline(
+                forward, inputs[k], int(targets[k]), unit, opts.deletion_steps,
+                opts.deletion_score, opts.random_repeats, seed + k) for k in range(len(samples))]
+            for name, per_sample in runs.items():
+                faithful[name] = f = faith.mean_faithfulness(name, per_sample)
                 if name in entries:
-                    entries[name]["deletion_auc"] = f.deletion.auc
-                    entries[name]["insertion_auc"] = f.insertion.auc
+                    entries[name].update({
+                        "deletion_auc": f.deletion.auc, "insertion_auc": f.insertion.auc,
+                        "deletion_auc_per_sample": [r.deletion.auc for r in per_sample],
+                        "insertion_auc_per_sample": [r.insertion.auc for r in per_sample]})
         timer("faithfulness", measure)
 
         def draw_attributions() -> None:
@@ -385,7 +400,8 @@ def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
     return ExplainResult(model=model_config.name, model_config=model_config, dataset=dataset.name,
                          split=opts.split, samples=samples, seed=seed, options=opts,
                          predictions=predictions, methods=entries, faithfulness=faithful,
-                         rules=rules, figures=figures, seconds=timer.seconds)
+                         rules=rules, figures=figures, seconds=timer.seconds,
+                         cpu_seconds=timer.cpu)
 
 
 def _ig(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, steps: int,

@@ -126,11 +126,12 @@ def rate_heatmap_figure(maps: Mapping[str, np.ndarray], path: Path) -> Path:
     plt = _plt()
     fig, axes = plt.subplots(1, len(maps), figsize=(3.8 * len(maps), 3.8), squeeze=False)
     for ax, (name, rates) in zip(axes[0], maps.items()):
-        order = np.argsort(-rates.mean(1), kind="stable")
+        output = "output" in name  # output neurons keep their class order
+        order = np.arange(len(rates)) if output else np.argsort(-rates.mean(1), kind="stable")
         im = ax.imshow(rates[order], aspect="auto", cmap="viridis", vmin=0,
                        vmax=max(1e-6, float(rates.max())), interpolation="nearest")
         _steps_axis(ax)
-        ax.set_ylabel("neuron (sorted by mean rate)")
+        ax.set_ylabel("output neuron (= class)" if output else "neuron (sorted by mean rate)")
         ax.set_title(name, fontsize=9)
         fig.colorbar(im, ax=ax, label="firing rate (spikes / timestep)")
     fig.suptitle("Firing rate over time (mean over samples)", fontsize=10)
@@ -148,7 +149,7 @@ def embedding_figure(coords: np.ndarray, preferred: np.ndarray, selectivity: np.
     silent = preferred < 0
     if silent.any():
         ax.scatter(coords[silent, 0], coords[silent, 1], s=12, color="lightgrey",
-                   label="silent", edgecolors="none")
+                   label=f"silent ({int(silent.sum())})", edgecolors="none")
     for c, name in enumerate(class_names):
         rows = preferred == c
         if rows.any():

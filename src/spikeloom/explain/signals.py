@@ -121,6 +121,26 @@ def class_means(counts: torch.Tensor, labels: torch.Tensor, num_classes: int) ->
     return out
 
 
+def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """First two principal-component coordinates of the rows of `vectors` [N, n] and the
+    variance ratio each explains. Uses the N x N Gram matrix (N neurons <= n samples
+    usually), so it costs an N x N eigendecomposition; signs make the largest |loading|
+    positive."""
+    centred = vectors - vectors.mean(0, keepdims=True)
+    eigvals, eigvecs = np.linalg.eigh(centred @ centred.T)
+    order = np.argsort(eigvals)[::-1][:2]
+    vals = np.clip(eigvals[order], 0, None)
+    coords = eigvecs[:, order] * np.sqrt(vals)
+    signs = np.sign(coords[np.abs(coords).argmax(0), range(coords.shape[1])])
+    coords = coords * np.where(signs == 0, 1, signs)
+    total = float(np.clip(eigvals, 0, None).sum())
+    ratios = [float(v / total) if total > 0 else 0.0 for v in vals]
+    if coords.shape[1] < 2:
+        coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
+        ratios.append(0.0)
+    return coords, (ratios[0], ratios[1])
+
+
 def embed_neurons(activity: Activity, layer: int, num_classes: int, method: str = "pca",
                   seed: int = 0) -> Embedding:
     """Embed the neurons of `layer` in 2-D by their spike-count vectors over the samples."""
@@ -133,22 +153,14 @@ def embed_neurons(activity: Activity, layer: int, num_classes: int, method: str 
     preferred = torch.where(total > 0, means.argmax(0), torch.full_like(total, -1, dtype=torch.long))
     selectivity = torch.where(total > 0, means.max(0).values / total.clamp(min=1e-12),
                               torch.zeros_like(total))
-    neurons = vectors.shape[0]
-    if method == "pca" or neurons < 5:
-        from sklearn.decomposition import PCA  # noqa: PLC0415
-
-        pca = PCA(n_components=min(2, neurons, vectors.shape[1]), random_state=seed)
-        coords = pca.fit_transform(vectors)
-        explained = tuple(float(v) for v in pca.explained_variance_ratio_)
-        if coords.shape[1] < 2:
-            coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
-            explained = (*explained, 0.0)
+    if method == "pca" or vectors.shape[0] < 5:
+        coords, explained = pca_2d(vectors)
         method = "pca"
     else:
         from sklearn.manifold import TSNE  # noqa: PLC0415
 
-        coords = TSNE(n_components=2, perplexity=min(30.0, (neurons - 1) / 3), init="pca",
-                      random_state=seed).fit_transform(vectors)
+        coords = TSNE(n_components=2, perplexity=min(30.0, (vectors.shape[0] - 1) / 3),
+                      init="pca", random_state=seed).fit_transform(vectors)
         explained = None
     return Embedding(layer, method, coords, preferred.numpy(), selectivity.numpy(),
                      explained)  # type: ignore[arg-type]
