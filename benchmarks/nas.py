@@ -152,9 +152,64 @@ def coexplore(args: argparse.Namespace) -> dict[str, Any]:
             "search_seconds": res.study_seconds}
 
 
+def _fmt(v: Any, nd: int = 3) -> str:
+    return "n/a" if v is None else f"{v:.{nd}f}"
+
+
+def markdown(out: Path) -> str:
+    """Markdown tables of whatever experiment JSON files exist under `out`."""
+    import json  # noqa: PLC0415
+
+    lines: list[str] = []
+    for path in sorted(out.glob("correlation-*.json")):
+        r = json.loads(path.read_text())
+        lines += [f"Rank correlation with fully trained validation accuracy, {r['dataset']}, n = {r['n']} "
+                  f"random architectures ({r['epochs']} epochs; `{r['command']}`):", "",
+                  "| cheap evaluator | Kendall tau (p) | Spearman rho (p) | compute s, all n |", "|---|---|---|---|"]
+        for key, name, sec in (("sahd", "SAHD at init", "proxy_s"), ("low", "low fidelity", "low_s")):
+            c = r[key]
+            lines.append(f"| {name} | {_fmt(c['kendall_tau'])} ({_fmt(c['kendall_p'])}) | "
+                         f"{_fmt(c['spearman'])} ({_fmt(c['spearman_p'])}) | {r['seconds'][sec]:.0f} |")
+        lines += [f"| full training (reference) | 1 | 1 | {r['seconds']['full_s']:.0f} |", ""]
+    for path in sorted(out.glob("strategies-*.json")):
+        r = json.loads(path.read_text())
+        lines += [f"Hypervolume ({', '.join(r['objectives'])}; normalised, common reference box) after "
+                  f"{r['n_trials']} trials, seeds {r['seeds']} (`{r['command']}`):", "",
+                  "| strategy | mean | std | per seed |", "|---|---|---|---|"]
+        for name, t in r["strategies"].items():
+            lines.append(f"| {name} | {t['mean']:.4f} | {t['std']:.4f} | {', '.join(f'{v:.4f}' for v in t['hypervolume'])} |")
+        lines.append("")
+    for path in sorted(out.glob("proxy-time-*.json")):
+        r = json.loads(path.read_text())
+        lines += [f"Proxy pre-ranking vs full-fidelity random search (`{r['command']}`):", "",
+                  "| mode | seed | full trainings | compute s | hypervolume |", "|---|---|---|---|---|"]
+        for kind, runs in r["runs"].items():
+            for s in runs:
+                lines.append(f"| {kind} | {s['seed']} | {s['full_trainings']} | {s['compute_seconds']:.0f} | "
+                             f"{s['hypervolume']:.4f} |")
+        lines.append("")
+    for path in sorted(out.glob("coexplore-*.json")):
+        r = json.loads(path.read_text())
+        t = r["top2"]
+        lines += [f"Co-exploration on {r['dataset']} (train subset {r['train_subset']}, {r['epochs']} epochs, "
+                  f"T={r['timesteps']}, library `{r['library']}`, {r['strategy']} {r['n_trials']} trials; "
+                  f"`{r['command']}`):", "",
+                  "| network | area (cells) | area saving vs TOP2 | val accuracy | test accuracy |",
+                  "|---|---|---|---|---|",
+                  f"| TOP2 784-128-64-10 int8 | {t['objectives']['area']:.0f} | 0 | "
+                  f"{t['objectives']['accuracy']:.4f} | {t['test_accuracy']:.4f} |"]
+        for e in r["front"]:
+            lines.append(f"| {e['label']} | {e['objectives']['area']:.0f} | {100 * e['area_saving']:.1f} % | "
+                         f"{e['objectives']['accuracy']:.4f} | {e['test_accuracy']:.4f} |")
+        found = r["found"]
+        lines += ["", "Goal (>= 30 % less area, <= 1 point less test accuracy): "
+                  + (f"met by {found['label']}" if found else "not met"), ""]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", choices=("correlation", "strategies", "proxy-time", "coexplore"))
+    p.add_argument("experiment", choices=("correlation", "strategies", "proxy-time", "coexplore", "markdown"))
     p.add_argument("--dataset", default="digits")
     p.add_argument("--out", default="bench/nas")
     p.add_argument("--seed", type=int, default=0)
@@ -173,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--library", default="256x128,256x64,128x64,128x32,64x32,64x16")
     p.add_argument("--map-time-limit", type=float, default=0.3)
     args = p.parse_args(argv)
+    if args.experiment == "markdown":
+        print(markdown(Path(args.out)))
+        return 0
     fn = {"correlation": correlation, "strategies": strategies, "proxy-time": proxy_time,
           "coexplore": coexplore}[args.experiment]
     t0 = time.perf_counter()

@@ -273,3 +273,19 @@ def test_cli_end_to_end(tmp_path):
     assert (out / "report.html").is_file()
     assert main(args) == 0  # resumes: the study is full, evaluations come from the cache
     assert json.loads((out / "summary.json").read_text())["pareto"] == s["pareto"]
+
+
+def test_nas_section_figures(tmp_path):
+    from spikeloom.search.nas.report import nas_section
+
+    ev = {"label": "a", "objectives": {"accuracy": 0.9, "area": 100.0}, "test_accuracy": 0.88}
+    summary = {"objectives": ["accuracy", "area"], "trials": [ev], "promoted": [ev], "pareto": [ev],
+               "strategy": "tpe", "fidelity": "proxy", "n_trials": 1, "seed": 0,
+               "hypervolume": {"value": 0.5, "curve": [{"evaluations": 1, "seconds": 1.0, "hypervolume": 0.5}]},
+               "proxy_correlation": {"evaluator": "sahd", "kendall_tau": None, "spearman": None, "n": 1,
+                                     "pairs": [{"cheap": 3.0, "full_accuracy": 0.9}]}}
+    section = nas_section(summary, tmp_path)
+    assert [p.name for _, p in section.figures] == ["nas_pareto_area.png", "nas_hypervolume.png",
+                                                     "nas_proxy_correlation.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for _, p in section.figures)
+    assert "<table>" in section.body_html
