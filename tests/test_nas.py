@@ -289,3 +289,19 @@ def test_nas_section_figures(tmp_path):
                                                      "nas_proxy_correlation.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for _, p in section.figures)
     assert "<table>" in section.body_html
+
+
+def test_unmappable_candidates_are_pruned_not_counted(tmp_path, monkeypatch, digits):
+    import spikeloom.search.nas.study as study
+    from spikeloom.errors import InfeasibleError
+
+    def picky(arch, *a, **k):
+        if arch.depth > 1:
+            raise InfeasibleError("no mapping fits the available crossbar counts")
+        return _fake_eval(arch, *a, **k)
+
+    monkeypatch.setattr(study, "evaluate_architecture", picky)
+    space = space_from_dict({"depth": [1, 2], "widths": [8, 16]})
+    cfg = study.NasConfig(strategy="random", objectives=("accuracy", "area"), n_trials=4, space=space)
+    trials = study.run_study(cfg, digits, tmp_path)
+    assert len(trials) == 4 and all(e.arch.depth == 1 for e in trials)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from spikeloom.data.registry import Dataset
-from spikeloom.errors import ConfigError
+from spikeloom.errors import ConfigError, InfeasibleError
 from spikeloom.io import atomic_write_json
 from spikeloom.search.multiobjective import open_storage
 from spikeloom.search.nas.fidelity import FidelityConfig, pareto_ranks, promotion, rank_correlation
@@ -149,7 +149,12 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
             trial.set_user_attr("surplus", True)
             raise optuna.TrialPruned()
         arch = suggest(trial, ncfg.strategy, ncfg.space)
-        ev = evaluate_architecture(arch, data, ncfg.settings, out, names, kind, low, progress)
+        try:
+            ev = evaluate_architecture(arch, data, ncfg.settings, out, names, kind, low, progress)
+        except InfeasibleError as exc:  # e.g. a library whose crossbar counts cannot hold it
+            trial.set_user_attr("infeasible", str(exc))
+            log(f"trial {trial.number}: {arch.label}: cannot be mapped ({exc})")
+            raise optuna.TrialPruned() from None
         for (name, _limit), excess in zip(ncfg.budgets, violations(ev, ncfg.budgets)):
             trial.set_constraint(f"budget_{name}", excess)
         trial.set_user_attr("evaluation", ev.to_dict())
