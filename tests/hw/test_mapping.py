@@ -147,3 +147,30 @@ def test_same_seed_same_heuristic():
     inst = Instance(g, parse_library("table2"))
     assert construct(inst, seed=4) == construct(inst, seed=4)
     assert list(itertools.islice(partitions([1, 2, 3]), 10)).__len__() == 5
+
+
+def test_second_stage_from_a_start_mapping_keeps_its_area_and_only_improves():
+    g = synthetic_network(60, 120, 6, seed=5)
+    lib = parse_library("homogeneous:16x16")
+    area = map_network(g, lib, time_limit=3, workers=2)
+    lex = map_network(g, lib, objective="area-then-global-routes", time_limit=2, workers=2, start=area)
+    assert lex.valid and lex.area == area.area
+    assert lex.routes_global <= area.routes_global
+    assert lex.stages[0] == area.stages[0]  # the area stage is taken over, not re-solved
+    other = synthetic_network(30, 60, 5, seed=1)
+    with pytest.raises(ConfigError, match="start mapping"):
+        map_network(other, lib, objective="area-then-global-routes", time_limit=1, start=area)
+
+
+def test_exact_pricing_bound_is_valid_on_small_instances():
+    """The pricing's upper bound is never below the best set found by enumeration."""
+    from spikeloom.hw.colgen import _exact_pricing
+
+    g = synthetic_network(14, 30, 4, seed=3)
+    inst = Instance(g, parse_library("homogeneous:4x4"))
+    pi = [1.0 + (p % 3) for p in range(inst.n)]
+    best = max(sum(pi[p] for p in s) for k in range(1, 5)
+               for s in itertools.combinations(range(inst.n), k) if inst.fits(0, s))
+    col, ub = _exact_pricing(inst, 0, pi, 5.0, 1)
+    assert col is not None and inst.fits(0, col)
+    assert ub >= best - 1e-6 and abs(sum(pi[p] for p in col) - best) < 1e-6

@@ -66,7 +66,8 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 method: str = "axon-sharing", time_limit: float = 60.0, workers: int = 2,
                 seed: int = 0, deterministic_time: float | None = None,
                 external_inputs: bool = False, full_model: bool | None = None,
-                use_colgen: bool = True, log: Callable[[str], None] | None = None) -> MappingResult:
+                use_colgen: bool = True, start: MappingResult | None = None,
+                log: Callable[[str], None] | None = None) -> MappingResult:
     """Map `graph` onto `library` minimising `objective` (see `OBJECTIVES`).
 
     `method` "axon-sharing" runs heuristic + LNS + CP-SAT; "mcc" the SpikeHard-style
@@ -106,7 +107,13 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                                        "OPTIMAL" if m[st] <= bounds[st] else "HEURISTIC"))
     else:
         tries = 8 if inst.n <= 1000 else 2
-        bins = best_construct(inst, tries, seed, lambda s: score(inst, s, stages))
+        inherited: StageReport | None = None
+        if start is not None:
+            bins = _bins_of(inst, start)
+            if stages[0] == "area" and start.stages and start.stages[0].objective == "area":
+                inherited = start.stages[0]
+        else:
+            bins = best_construct(inst, tries, seed, lambda s: score(inst, s, stages))
         if bins is None:
             raise InfeasibleError("no mapping fits the available crossbar counts; raise the counts "
                                   "or add larger crossbars")
@@ -123,6 +130,10 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
             lb = bounds[st]
             value = inst.metrics(bins)[st]
             status = "FEASIBLE"
+            if si == 0 and inherited is not None:
+                reports.append(inherited)
+                caps[st] = value
+                continue
             if value <= lb:
                 reports.append(StageReport(st, value, lb, 0.0, "OPTIMAL"))
                 caps[st] = value
@@ -141,6 +152,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 cg_lb, cg_info, cols = colgen_area_bound(inst, bins, t_cg, workers)
                 lb = max(lb, cg_lb)
                 bound_info.update({f"colgen_{k}": v for k, v in cg_info.items()})
+                bound_info["colgen_bound"] = cg_lb
                 if value > lb:
                     cover = best_cover(inst, cols, min(5.0, 0.1 * budget), workers, seed, hint=bins)
                     if cover is not None:
@@ -188,6 +200,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                             history.append((round(time.perf_counter() - t0, 2), value))
                 if complete and out.bound is not None and not (si > 0 and reports[0].status != "OPTIMAL"):
                     solver_lb = out.bound / packet_scale if st == "packets" else out.bound
+                    bound_info[f"solver_{st}"] = solver_lb
                     lb = max(lb, math.ceil(solver_lb - 1e-6) if st != "packets" else solver_lb)
                 if out.status == "OPTIMAL" and (complete or value <= lb):
                     status = "OPTIMAL"
@@ -206,6 +219,19 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     result = _result(inst, bins, graph, library, method, objective, reports, bounds, wall,
                      det_total, seed, time_limit, workers, external_inputs, history, notes)
     return result
+
+
+def _bins_of(inst: Instance, start: MappingResult) -> list[Bin]:
+    """The crossbars of an earlier result, in index form (checked against this instance)."""
+    pos = {inst.node_ids[v]: p for p, v in enumerate(inst.placed)}
+    type_of = {t.name: k for k, t in enumerate(inst.types)}
+    try:
+        bins = [Bin(type_of[x.type], tuple(pos[n] for n in x.neurons)) for x in start.crossbars]
+    except KeyError as err:
+        raise ConfigError(f"the start mapping does not match this network/library: {err}") from None
+    if not inst.is_valid(bins):
+        raise ConfigError("the start mapping is not a valid mapping of this network and library")
+    return bins
 
 
 def _result(inst: Instance, bins: list[Bin], graph: Graph, library: CrossbarLibrary, method: str,
