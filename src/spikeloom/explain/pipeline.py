@@ -271,7 +271,7 @@ def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
         def draw_psth() -> None:
             hists = {name: signals.psth(activity, i + 1, dataset.num_classes).numpy()
                      for i, name in enumerate(names)}
-            add_figure("psth", "psth", plots.psth_figure(hists, class_names, out / "psth.png"))
+            add_figure("psth", "psth", plots.psth_figure(hists, class_names, n_prof, out / "psth.png"))
             entries["psth"]["profile_samples"] = n_prof
         timer("psth", draw_psth)
 

@@ -76,7 +76,7 @@ def raster_figure(trains: Sequence[np.ndarray], names: Sequence[str], title: str
 
 
 def psth_figure(histograms: Mapping[str, np.ndarray], class_names: Sequence[str],
-                path: Path) -> Path:
+                samples: int, path: Path) -> Path:
     """One panel per layer, one line per class: mean spikes per neuron per timestep."""
     plt = _plt()
     colors = _class_colors(len(class_names))
@@ -91,7 +91,8 @@ def psth_figure(histograms: Mapping[str, np.ndarray], class_names: Sequence[str]
         ax.set_title(name, fontsize=9)
     axes[0][-1].legend(title="true class", fontsize=7, title_fontsize=8, loc="center left",
                        bbox_to_anchor=(1.02, 0.5))
-    fig.suptitle("Peri-stimulus time histogram per class", fontsize=10)
+    fig.suptitle(f"Peri-stimulus time histogram per true class (mean over {samples} test samples)",
+                 fontsize=10)
     return _save(fig, path)
 
 
