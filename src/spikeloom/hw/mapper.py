@@ -106,7 +106,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
             reports.append(StageReport(st, m[st], bounds[st], _gap(m[st], bounds[st]),
                                        "OPTIMAL" if m[st] <= bounds[st] else "HEURISTIC"))
     else:
-        tries = 8 if inst.n <= 1000 else 2
+        tries = 8 if inst.n <= 1000 else 4
         inherited: StageReport | None = None
         if start is not None:
             bins = _bins_of(inst, start)
@@ -141,7 +141,9 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
             slots, complete = _slots(inst, bins, {**caps, **({"area": inst.metrics(bins)["area"]} if st == "area" else {})})
             use_full = full_model if full_model is not None else _cells(inst, slots) <= MAX_FULL_MODEL_CELLS
             lns_share = 0.3 if use_full else 1.0
-            colgen_share = (0.45 if inst.n <= 1500 else 0.2) if use_colgen else 0.0
+            # above ~1,500 neurons the master LP stays degenerate at the start mapping for
+            # minutes (2,000 neurons: no LP progress in 60 s), so the time goes to the LNS
+            colgen_share = 0.45 if use_colgen and inst.n <= 1500 else 0.0
 
             def mark(t: float, sc: tuple[float, ...], _si: int = si) -> None:
                 if _si == 0:
