@@ -15,6 +15,7 @@ RESETS = ("subtract", "zero")
 SURROGATES = ("fast_sigmoid", "arctan", "triangle")
 READOUTS = ("count", "membrane")
 ENCODINGS = ("rate", "latency", "direct")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class Spec:
@@ -128,7 +129,11 @@ class ModelConfig(Spec):
 
 @dataclass(frozen=True)
 class TrainConfig(Spec):
-    """Optimisation settings. lr: Adam learning rate; epochs over the training split."""
+    """Optimisation settings. lr: Adam learning rate; epochs over the training split.
+
+    lr_schedule: 'constant' (default) or 'cosine' (epoch e of E trains with
+    lr * (1 + cos(pi e / E)) / 2, a function of the epoch alone, so resuming is exact).
+    """
 
     dataset: str = "digits"
     epochs: int = 10
@@ -136,6 +141,7 @@ class TrainConfig(Spec):
     lr: float = 5e-3
     seed: int = 0
     train_subset: int | None = None
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -144,3 +150,4 @@ class TrainConfig(Spec):
             raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
         if not self.lr > 0:
             raise ConfigError(f"learning rate must be > 0, got {self.lr}")
+        _choice("learning-rate schedule", self.lr_schedule, LR_SCHEDULES)

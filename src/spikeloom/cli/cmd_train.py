@@ -7,7 +7,15 @@ from pathlib import Path
 
 from spikeloom.cli.common import add_data_dir, add_out, add_quiet, add_seed, say, show_progress
 from spikeloom.io import prepare_out_dir, write_summary
-from spikeloom.spec import ENCODINGS, READOUTS, RESETS, SURROGATES, ModelConfig, TrainConfig
+from spikeloom.spec import (
+    ENCODINGS,
+    LR_SCHEDULES,
+    READOUTS,
+    RESETS,
+    SURROGATES,
+    ModelConfig,
+    TrainConfig,
+)
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
     p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
     p.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                   help="learning rate per epoch: constant (default) or cosine annealing to ~0")
     p.add_argument("--train-subset", type=int, default=None, help="train on the first N samples only")
     p.add_argument("--fresh", action="store_true",
                    help="ignore a checkpoint already in --out (default: resume or reuse it)")
@@ -56,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = model_config_from(args)
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                       lr=args.lr, seed=args.seed, train_subset=args.train_subset)
+                       lr=args.lr, seed=args.seed, train_subset=args.train_subset,
+                       lr_schedule=args.lr_schedule)
     data = load_dataset(args.dataset, args.data_dir)
     check_fits(cfg, data)
     out = prepare_out_dir(args.out)

@@ -117,11 +117,14 @@ class _LIFSequence(torch.autograd.Function):
         ctx.save_for_backward(mem_trace, spikes, beta, threshold)
         ctx.reset, ctx.kind, ctx.slope = reset, kind, slope
         ctx.mark_non_differentiable(mem_trace)
+        ctx.set_materialize_grads(False)  # no [T, B, N] zero tensor for the unused membrane grad
         return spikes, mem_trace
 
     @staticmethod
     def backward(ctx, grad_spikes, _grad_mem):  # type: ignore[override]
         mem_trace, spikes, beta, threshold = ctx.saved_tensors
+        if grad_spikes is None:  # the spikes did not reach the loss
+            return None, None, None, None, None, None
         steps = mem_trace.shape[0]
         # direct[t] = dL/dS[t] * dS[t]/dU[t]; computed into one fresh tensor, nothing saved is touched
         direct = surrogate_grad_times(mem_trace - threshold, grad_spikes, ctx.kind, ctx.slope)

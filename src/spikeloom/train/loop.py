@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ class TrainResult:
             if key in self.checkpoint.metrics:
                 out[key] = self.checkpoint.metrics[key]
         return out
+
+
+def learning_rate(tcfg: TrainConfig, epoch: int) -> float:
+    """Adam's learning rate during `epoch` (0-based) under `tcfg.lr_schedule`."""
+    if tcfg.lr_schedule == "cosine" and tcfg.epochs > 0:
+        return tcfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / tcfg.epochs))
+    return tcfg.lr
 
 
 def check_fits(cfg: ModelConfig, data: Dataset) -> None:
@@ -121,6 +129,8 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
     ckpt = old
     for epoch in range(start_epoch, tcfg.epochs):
         t0 = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(tcfg, epoch)
         model.train()
         order = torch.randperm(n, generator=shuffle_gen)
         total_loss = 0.0
