@@ -38,7 +38,7 @@ def log(msg: str) -> None:
 
 def correlation(args: argparse.Namespace) -> dict[str, Any]:
     data = load_dataset(args.dataset)
-    space = space_from_dict(DIGITS_SPACE)
+    space = space_from_dict({**DIGITS_SPACE, "library": [args.corr_library]})
     rng = random.Random(args.seed)
     archs = [architecture_at(space, i) for i in rng.sample(range(space.grid_size()), args.n)]
     settings = EvalSettings(epochs=args.epochs, train_subset=args.train_subset, eval_samples=args.eval_samples,
@@ -55,6 +55,7 @@ def correlation(args: argparse.Namespace) -> dict[str, Any]:
         log(f"{a.label}: full {f.objectives['accuracy']:.3f} low {lo.score:.3f} sahd {px.score:.2f}")
     full = [r["full"] for r in rows]
     return {"dataset": args.dataset, "n": len(rows), "epochs": args.epochs, "train_subset": args.train_subset,
+            "library": args.corr_library,
             "sahd": rank_correlation([r["sahd"] for r in rows], full),
             "low": rank_correlation([r["low"] for r in rows], full),
             "seconds": {k: sum(r[k] for r in rows) for k in ("full_s", "low_s", "proxy_s")}, "rows": rows}
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timesteps", type=int, default=8)
     p.add_argument("--library", default="256x128,256x64,128x64,128x32,64x32,64x16")
     p.add_argument("--map-time-limit", type=float, default=0.3)
+    p.add_argument("--corr-library", default="homogeneous:64x64",
+                   help="correlation: crossbar library (its input count caps the fan-in; 1024x64 for 784 pixels)")
     args = p.parse_args(argv)
     if args.experiment == "markdown":
         print(markdown(Path(args.out)))

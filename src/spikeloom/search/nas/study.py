@@ -22,7 +22,7 @@ from typing import Any
 
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError, InfeasibleError
-from spikeloom.io import atomic_write_json
+from spikeloom.io import atomic_write_json, prepare_out_dir
 from spikeloom.search.multiobjective import open_storage
 from spikeloom.search.nas.fidelity import FidelityConfig, pareto_ranks, promotion, rank_correlation
 from spikeloom.search.nas.hypervolume import (
@@ -133,6 +133,7 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
     from optuna.trial import TrialState  # noqa: PLC0415
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out = prepare_out_dir(out)
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     rdb = _open_with_retry(url)
     names = ncfg.study_objectives()
