@@ -43,7 +43,7 @@ def correlation(args: argparse.Namespace) -> dict[str, Any]:
     archs = [architecture_at(space, i) for i in rng.sample(range(space.grid_size()), args.n)]
     settings = EvalSettings(epochs=args.epochs, train_subset=args.train_subset, eval_samples=args.eval_samples,
                             seed=args.seed)
-    low = FidelityConfig(kind="low").low_overrides(args.epochs)
+    low = FidelityConfig(kind="low").low_overrides(args.epochs, args.train_subset)
     out = Path(args.out) / f"corr-{args.dataset}"
     rows = []
     for a in archs:

@@ -38,9 +38,14 @@ class FidelityConfig(Spec):
         if self.promote < 1 or self.validate < 0:
             raise ConfigError("promote must be >= 1 and validate >= 0")
 
-    def low_overrides(self, epochs: int) -> dict[str, Any]:
+    def low_overrides(self, epochs: int, train_subset: int | None = None) -> dict[str, Any]:
+        """Low-fidelity training settings given the full ones (the subset defaults to the
+        full-fidelity subset, so low fidelity never sees more data than full)."""
+        subset = self.low_subset if self.low_subset is not None else train_subset
+        if self.low_subset is not None and train_subset is not None:
+            subset = min(self.low_subset, train_subset)
         return {"epochs": self.low_epochs if self.low_epochs is not None else max(1, epochs // 4),
-                "train_subset": self.low_subset, "timesteps_factor": self.timesteps_factor}
+                "train_subset": subset, "timesteps_factor": self.timesteps_factor}
 
 
 def rank_correlation(cheap: Sequence[float], full: Sequence[float]) -> dict[str, Any]:

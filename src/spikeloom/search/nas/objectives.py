@@ -231,7 +231,7 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
     if fidelity == "low":
         timesteps = max(1, int(round(arch.timesteps * float(low.get("timesteps_factor", 0.5)))))
         tcfg = tcfg.replace(epochs=int(low.get("epochs", max(1, settings.epochs // 4))),
-                            train_subset=low.get("train_subset", settings.train_subset))
+                            train_subset=low.get("train_subset"))
         finetune = 0
     cfg = arch.model_config(data.input_size, data.num_classes).replace(timesteps=timesteps)
     x_val, y_val = split.x_test, split.y_test

@@ -142,7 +142,7 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
                                 directions=[OBJECTIVES[n] for n in names], load_if_exists=True)
     busy = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
     kind = ncfg.fidelity.kind
-    low = ncfg.fidelity.low_overrides(ncfg.settings.epochs) if kind == "low" else None
+    low = ncfg.fidelity.low_overrides(ncfg.settings.epochs, ncfg.settings.train_subset) if kind == "low" else None
 
     def objective(trial: Any) -> tuple[float, ...]:
         earlier = [t for t in study.get_trials(deepcopy=False, states=busy) if t.number < trial.number]
