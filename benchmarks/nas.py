@@ -52,7 +52,7 @@ def correlation(args: argparse.Namespace) -> dict[str, Any]:
         px = evaluate_architecture(a, data, settings, out, ("accuracy",), "proxy")
         rows.append({"label": a.label, "full": f.objectives["accuracy"], "low": lo.score, "sahd": px.score,
                      "full_s": f.seconds, "low_s": lo.seconds, "proxy_s": px.seconds})
-        log(f"{a.label}: full {f.objectives['accuracy']:.3f} low {lo.score:.3f} sahd {px.score:.2f}")
+        log(f"{a.label}: full {f.objectives['accuracy']:.3f} low {lo.score} sahd {px.score}")
     full = [r["full"] for r in rows]
     return {"dataset": args.dataset, "n": len(rows), "epochs": args.epochs, "train_subset": args.train_subset,
             "library": args.corr_library,
@@ -93,7 +93,7 @@ def strategies(args: argparse.Namespace) -> dict[str, Any]:
 
 def proxy_time(args: argparse.Namespace) -> dict[str, Any]:
     data = load_dataset(args.dataset)
-    space = space_from_dict(DIGITS_SPACE)
+    space = space_from_dict({**DIGITS_SPACE, "library": [args.corr_library]})
     settings = EvalSettings(epochs=args.epochs, train_subset=args.train_subset, eval_samples=args.eval_samples)
     names = ("accuracy", "energy", "area")
     out = Path(args.out) / f"proxytime-{args.dataset}"
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--library", default="256x128,256x64,128x64,128x32,64x32,64x16")
     p.add_argument("--map-time-limit", type=float, default=0.3)
     p.add_argument("--corr-library", default="homogeneous:64x64",
-                   help="correlation: crossbar library (its input count caps the fan-in; 1024x64 for 784 pixels)")
+                   help="correlation, proxy-time: crossbar library (its input count caps the fan-in; 1024x64 for 784 pixels)")
     args = p.parse_args(argv)
     if args.experiment == "markdown":
         print(markdown(Path(args.out)))

@@ -305,3 +305,8 @@ def test_unmappable_candidates_are_pruned_not_counted(tmp_path, monkeypatch, dig
     cfg = study.NasConfig(strategy="random", objectives=("accuracy", "area"), n_trials=4, space=space)
     trials = study.run_study(cfg, digits, tmp_path)
     assert len(trials) == 4 and all(e.arch.depth == 1 for e in trials)
+
+
+def test_rank_correlation_skips_missing_scores():
+    out = rank_correlation([1, None, 2, float("-inf"), 3, 4], [1, 5, 2, 6, 3, 4])
+    assert out["n"] == 4 and out["kendall_tau"] == pytest.approx(1.0)

@@ -48,12 +48,14 @@ class FidelityConfig(Spec):
                 "train_subset": subset, "timesteps_factor": self.timesteps_factor}
 
 
-def rank_correlation(cheap: Sequence[float], full: Sequence[float]) -> dict[str, Any]:
-    """Kendall tau and Spearman rho of two score lists (scipy), with p-values and n.
-    Undefined (fewer than 3 pairs or a constant list) gives None values."""
+def rank_correlation(cheap: Sequence[float | None], full: Sequence[float | None]) -> dict[str, Any]:
+    """Kendall tau and Spearman rho of two score lists (scipy), with p-values and n. Pairs
+    with a missing or non-finite value (e.g. a singular SAHD kernel) are left out; fewer than
+    3 pairs or a constant list gives None values."""
     from scipy.stats import kendalltau, spearmanr  # noqa: PLC0415
 
-    pairs = [(float(a), float(b)) for a, b in zip(cheap, full) if math.isfinite(a) and math.isfinite(b)]
+    pairs = [(float(a), float(b)) for a, b in zip(cheap, full)
+             if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
     out: dict[str, Any] = {"n": len(pairs), "kendall_tau": None, "kendall_p": None,
                            "spearman": None, "spearman_p": None}
     if len(pairs) < 3 or len({a for a, _ in pairs}) < 2 or len({b for _, b in pairs}) < 2:
