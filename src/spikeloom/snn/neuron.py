@@ -130,16 +130,15 @@ class _LIFSequence(torch.autograd.Function):
         direct = surrogate_grad_times(mem_trace - threshold, grad_spikes, ctx.kind, ctx.slope)
         want_beta, want_threshold = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
         direct_copy = direct.clone() if want_threshold else None
-        # grad_mem[t] = direct[t] + dU[t+1]/dU[t] * grad_mem[t+1], in place on `direct`:
-        # dU[t+1]/dU[t] = beta (subtract) or beta * (1 - S[t]) (zero reset)
+        # grad_mem[t] = direct[t] + grad_mem[t+1] * dU[t+1]/dU[t], in place on `direct`, with
+        # dU[t+1]/dU[t] = beta (subtract) or beta * (1 - S[t]) (zero reset). A separate multiply
+        # and add (not a fused addcmul) round as autograd does on lif_reference: same bits.
         grad_mem = direct
-        if ctx.reset == "subtract":
-            for t in range(steps - 2, -1, -1):
-                grad_mem[t].addcmul_(grad_mem[t + 1], beta)
-        else:
-            decay = (1.0 - spikes).mul_(beta)
-            for t in range(steps - 2, -1, -1):
-                grad_mem[t].addcmul_(grad_mem[t + 1], decay[t])
+        decay = beta if ctx.reset == "subtract" else (1.0 - spikes).mul_(beta)
+        scratch = torch.empty_like(grad_mem[0])
+        for t in range(steps - 2, -1, -1):
+            torch.mul(grad_mem[t + 1], decay if decay.dim() < grad_mem.dim() else decay[t], out=scratch)
+            grad_mem[t].add_(scratch)
         grad_beta = grad_threshold = None
         if want_beta or want_threshold:
             prev_mem = torch.cat([torch.zeros_like(mem_trace[:1]), mem_trace[:-1]])

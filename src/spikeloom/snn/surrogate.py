@@ -31,15 +31,15 @@ def surrogate_grad_times(v: torch.Tensor, grad: torch.Tensor, kind: str, slope: 
     """grad * surrogate_grad(v), computed in place in `v` (which it overwrites and returns).
 
     The backward pass of the fused neuron calls this on a scratch tensor, so the surrogate
-    costs a handful of in-place kernels and no temporaries. Same values as
-    `grad * surrogate_grad(v, kind, slope)` up to rounding.
+    costs a handful of in-place kernels and no temporaries. Each kernel is the one
+    `grad * surrogate_grad(v, kind, slope)` runs, in the same order, so the result is the
+    same to the last bit (a division instead of reciprocal-then-multiply would round
+    differently and change training runs).
     """
-    if kind == "fast_sigmoid":  # grad / (slope |v| + 1)^2
-        v.abs_().mul_(slope).add_(1.0).square_()
-        return torch.div(grad, v, out=v)
+    if kind == "fast_sigmoid":  # grad * 1 / (slope |v| + 1)^2
+        return v.abs_().mul_(slope).add_(1.0).square_().reciprocal_().mul_(grad)
     if kind == "arctan":  # grad * (slope / 2) / (1 + (pi/2 slope v)^2)
-        v.mul_(math.pi / 2.0 * slope).square_().add_(1.0)
-        return torch.div(grad, v, out=v).mul_(slope / 2.0)
+        return v.mul_(math.pi / 2.0 * slope).square_().add_(1.0).reciprocal_().mul_(slope / 2.0).mul_(grad)
     if kind == "triangle":  # grad * slope * max(0, 1 - slope |v|)
         v.abs_().mul_(-slope).add_(1.0).clamp_(min=0.0).mul_(slope)
         return v.mul_(grad)
