@@ -202,9 +202,9 @@ def make_engine(name: str, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeig
                 x: torch.Tensor, y: torch.Tensor, eval_seed: int):
     if name == "reference":
         return ReferenceEngine(model, cfg, qw, x, y, eval_seed)
-    from spikeloom.faults.fast import FastEngine  # noqa: PLC0415
+    from spikeloom.faults.fast import make_fast_engine  # noqa: PLC0415
 
-    return FastEngine(model, cfg, qw, x, y, eval_seed)
+    return make_fast_engine(model, cfg, qw, x, y, eval_seed)
 
 
 def prepare_quantized(model: nn.Module, cc: CampaignConfig) -> tuple[QuantizedWeights, nn.Module, bool]:

@@ -21,9 +21,6 @@ from spikeloom.snn.models import LIF
 from spikeloom.spec import ModelConfig
 from spikeloom.train import eval_batches
 
-EXACT_LIMIT = 2 ** 24  # float32 holds every integer up to this exactly
-DENSE_RATIO = 12.0  # dense gather+GEMM beats sparse mm when rows*cols < this * nnz
-
 
 def _accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
     return float((pred.cpu() == y.cpu()).float().mean())
@@ -84,7 +81,7 @@ class PrefixEngine:
         return _accuracy(torch.cat(preds), self.y)
 
 
-def FastEngine(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights, x: torch.Tensor,
+def make_fast_engine(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights, x: torch.Tensor,
                y: torch.Tensor, eval_seed: int = 0) -> DeltaEngine | PrefixEngine:
     """The fastest exact engine for this model: `DeltaEngine` or `PrefixEngine`."""
     if cfg.arch == "snn" and all(isinstance(m, LIF) for m in list(model.lifs)[:-1]):
