@@ -52,22 +52,30 @@ def study_name(scfg: SearchConfig) -> str:
     return "spikeloom-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def open_storage(url: str):
-    """An Optuna RDB storage with heartbeats, or a one-line ConfigError when unreachable."""
+def open_storage(url: str, tries: int = 3):
+    """An Optuna RDB storage with heartbeats, or a one-line ConfigError when unreachable.
+
+    Retried briefly: workers starting together on a fresh database race to create its
+    tables, and the loser sees 'table already exists' once."""
     import warnings  # noqa: PLC0415
 
     import optuna  # noqa: PLC0415
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=30, grace_period=90,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
-    except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
-        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot open study storage {url!r} ({reason}); check the URL, "
-                          "that the database server is reachable, and that its driver is installed") from None
+    for attempt in range(tries):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=30, grace_period=90,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
+        except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
+            if attempt + 1 < tries:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"cannot open study storage {url!r} ({reason}); check the URL, that "
+                              "the database server is reachable, and that its driver is installed") from None
+    raise AssertionError("unreachable")
 
 
 def sample_config(trial: Any, scfg: SearchConfig, space: SearchSpace) -> ModelConfig:

@@ -108,19 +108,6 @@ def violations(ev: Evaluation, budgets: tuple[tuple[str, float], ...]) -> tuple[
     return tuple(float(ev.objectives[k]) - float(v) if k in ev.objectives else 0.0 for k, v in budgets) or (0.0,)
 
 
-def _open_with_retry(url: str, tries: int = 3) -> Any:
-    """`open_storage`, retried briefly: workers starting together on a fresh database race to
-    create its tables, and the loser sees 'table already exists' once."""
-    for k in range(tries):
-        try:
-            return open_storage(url)
-        except ConfigError:
-            if k + 1 == tries:
-                raise
-            time.sleep(0.5 * (k + 1))
-    raise AssertionError("unreachable")
-
-
 def _count(study: Any, states: tuple[Any, ...]) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
@@ -135,7 +122,7 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = prepare_out_dir(out)
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
-    rdb = _open_with_retry(url)
+    rdb = open_storage(url)
     names = ncfg.study_objectives()
     sampler = make_sampler(ncfg.strategy, ncfg.space, ncfg.seed, ncfg.n_trials)
     study = optuna.create_study(study_name=study_name(ncfg), storage=rdb, sampler=sampler,
