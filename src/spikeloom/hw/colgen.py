@@ -154,15 +154,17 @@ def _master(inst: Instance, keys: list[tuple[int, tuple[int, ...]]]) -> tuple[li
 
 def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, workers: int = 2, *,
                       seeds: int = 30, exact_every: int = 1_000_000, pricing_time: float = 4.0,
-                      smooth: float = 0.5, final_share: float = 0.25
+                      smooth: float = 0.5, final_share: float = 0.25, target: float | None = None
                       ) -> tuple[float, dict[str, float], list[tuple[int, tuple[int, ...]]]]:
     """(valid lower bound on area, info, generated columns). Bound 0 when GLOP is missing.
 
     Greedy pricing adds columns cheaply; when greedy stalls (or every `exact_every`
     iterations) the exact pricing (at most `pricing_time` s) yields a Farley bound; the
-    last `final_share` of the time goes to one exact pricing at the best duals."""
+    last `final_share` of the time goes to one exact pricing at the best duals. Stops as
+    soon as the bound reaches `target` (the incumbent's area: nothing left to prove)."""
     t_end = time.perf_counter() + time_limit
     types = inst.types
+    g = reduce(math.gcd, (t.cost for t in types))
     k_max = inst.n  # every used crossbar holds a neuron
     if start:
         k_max = min(k_max, sum(types[b.type].cost for b in start) // min(t.cost for t in types))
@@ -220,6 +222,8 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         lb_here = max(sum(pi) / alpha, sum(pi) - k_max * excess)
         if lb_here > best_lb:
             best_lb, stab = lb_here, pi
+        if target is not None and g * math.ceil(best_lb / g - 1e-6) >= target:
+            break
         if not added and pi is pi_lp and alpha <= 1.0 + 1e-6:  # LP optimal: bound = LP value
             best_lb = max(best_lb, lp_value)
             break
@@ -230,7 +234,6 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
             smooth *= 0.5  # mis-pricing: move towards the LP duals
             if smooth < 0.05:
                 stab = None
-    g = reduce(math.gcd, (t.cost for t in types))
     info = {"lp_value": lp_value, "iterations": iters, "columns": len(cols), "raw_bound": best_lb,
             "exact_pricings": exact_calls}
     return g * math.ceil(best_lb / g - 1e-6), info, list(cols)

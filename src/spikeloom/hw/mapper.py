@@ -152,7 +152,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
 
             if st == "area" and colgen_share > 0:
                 t_cg = budget * colgen_share
-                cg_lb, cg_info, cols = colgen_area_bound(inst, bins, t_cg, workers)
+                cg_lb, cg_info, cols = colgen_area_bound(inst, bins, t_cg, workers, target=value)
                 lb = max(lb, cg_lb)
                 bound_info.update({f"colgen_{k}": v for k, v in cg_info.items()})
                 bound_info["colgen_bound"] = cg_lb
