@@ -30,6 +30,7 @@ from spikeloom.train import EVAL_CHUNK, eval_batches
 
 EXACT_LIMIT = 2 ** 24  # float32 holds every integer up to this exactly
 ROUNDING_SLACK = 64  # rounding allowance in units of T * magnitude * 2^-24
+DENSE_EVENTS = 64  # upstream changes denser than 1 in 64 entries go through one GEMM
 
 
 def delta_supported(cfg: ModelConfig, qw: QuantizedWeights, x_seq: torch.Tensor) -> bool:
@@ -206,8 +207,14 @@ class DeltaEngine:
         (samples [S], position of every sample or -1 [N], dacc [H, S, T])."""
         h, steps = q.shape[0], self.T
         samples, s_pos = _compact(events.sample, self.N)
-        dacc = torch.zeros(h, len(samples), steps, device=q.device)
-        dacc.view(h, -1).index_add_(1, s_pos * steps + events.step, q[:, events.neuron] * events.value)
+        columns = s_pos * steps + events.step
+        if len(events) * DENSE_EVENTS > q.shape[1] * len(samples) * steps:  # many: one GEMM
+            spikes = torch.zeros(q.shape[1], len(samples) * steps, device=q.device)
+            spikes[events.neuron, columns] = events.value
+            dacc = (q @ spikes).view(h, len(samples), steps)
+        else:
+            dacc = torch.zeros(h, len(samples), steps, device=q.device)
+            dacc.view(h, -1).index_add_(1, columns, q[:, events.neuron] * events.value)
         position = torch.full((self.N,), -1, dtype=torch.long, device=q.device)
         position[samples] = torch.arange(len(samples), device=q.device)
         return samples, position, dacc
