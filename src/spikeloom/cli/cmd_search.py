@@ -30,9 +30,11 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
                    help="candidate_list2 holds only the lowest-energy candidate")
     p.add_argument("--energy-precision", choices=("int", "fp"), default="int",
                    help="energy table column (default int, for quantized models)")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs per model (default 10)")
+    p.add_argument("--epochs", type=int, default=15, help="training epochs per model (default 15)")
     p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    p.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine",
+                   help="learning-rate schedule over the epochs (default cosine)")
     p.add_argument("--train-subset", type=int, default=None, help="train on the first N samples only")
     p.add_argument("--strategy", choices=("grid", "optuna"), default="grid",
                    help="grid: Algorithm 1 over timesteps x thresholds; optuna: multi-objective search")
@@ -58,7 +60,8 @@ def search_config_from(args: argparse.Namespace, data) -> object:
         thresholds=tuple(args.thresholds), beta=args.beta, ber=args.ber,
         curve_bers=tuple(args.curve_bers or ()), scope=args.scope, trials=args.trials, bits=args.bits,
         engine=args.engine, tolerance=args.tolerance, lowest_energy_only=args.lowest_energy_only,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, train_subset=args.train_subset,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+        train_subset=args.train_subset,
         energy_precision=args.energy_precision, seed=args.seed)
 
 

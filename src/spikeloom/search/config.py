@@ -34,9 +34,10 @@ class SearchConfig(Spec):
     engine: str = "fast"
     tolerance: float = 0.0
     lowest_energy_only: bool = False
-    epochs: int = 10
+    epochs: int = 15
     batch_size: int = 32
-    lr: float = 5e-3
+    lr: float = 3e-3
+    lr_schedule: str = "cosine"
     train_subset: int | None = None
     energy_precision: str = "int"
     seed: int = 0

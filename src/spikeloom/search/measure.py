@@ -71,7 +71,8 @@ class Measurer:
                  log: Callable[[str], None] = lambda _s: None) -> None:
         self.scfg, self.data, self.out, self.progress, self.log = scfg, data, out, progress, log
         self.tcfg = TrainConfig(dataset=data.name, epochs=scfg.epochs, batch_size=scfg.batch_size,
-                                lr=scfg.lr, seed=scfg.seed, train_subset=scfg.train_subset)
+                                lr=scfg.lr, seed=scfg.seed, train_subset=scfg.train_subset,
+                                lr_schedule=scfg.lr_schedule)
 
     def _fingerprint(self, cfg: ModelConfig) -> dict[str, Any]:
         return {"model": cfg.to_dict(), "train": self.tcfg.to_dict(), "bits": self.scfg.bits,
