@@ -40,12 +40,13 @@ class RunOptions:
     progress: bool = False
 
 
-def run_metadata(scfg: SearchConfig, opts: RunOptions, seconds: dict[str, float]) -> dict[str, Any]:
+def run_metadata(scfg: SearchConfig, opts: RunOptions, started: str, seconds: dict[str, float]
+                 ) -> dict[str, Any]:
     import torch  # noqa: PLC0415
 
     return {"spikeloom": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
             "platform": platform.platform(), "device": "cuda" if torch.cuda.is_available() else "cpu",
-            "seed": scfg.seed, "strategy": opts.strategy, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "seed": scfg.seed, "strategy": opts.strategy, "started": started,
             **{f"seconds_{k}": round(v, 2) for k, v in seconds.items()}}
 
 
@@ -65,6 +66,7 @@ def run_pipeline(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
     """Search, then (optionally) explain and map the chosen SNN; write figures, report.html
     and summary.json into `out`. Returns the summary."""
     seconds: dict[str, float] = {}
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     t0 = time.perf_counter()
     result = run_search(scfg, data, out, opts, log)
     seconds["search"] = time.perf_counter() - t0
@@ -89,7 +91,7 @@ def run_pipeline(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
         sections.append(section)
         seconds["mapping"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
-    summary["meta"] = run_metadata(scfg, opts, seconds)
+    summary["meta"] = run_metadata(scfg, opts, started, seconds)
     summary["figures"] = {k: str(p) for k, (_, p) in figures.items()}
     sections.append(metadata(summary["meta"]))
     report = write_report(out / "report.html", "spikeloom co-design report",
@@ -111,7 +113,7 @@ def explain_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int
     summary = result.to_dict()
     faith = summary["faithfulness"]["methods"] if "methods" in summary["faithfulness"] else {}
     rows = [[name, f.get("deletion_auc"), f.get("insertion_auc")] for name, f in faith.items()]
-    body = ("<p>What the selected SNN does, on test samples 0 and 1: spike activity, input "
+    body = ("<p>What this SNN does, on test samples 0 and 1: spike activity, input "
             "attributions, and a decision tree fitted to the SNN's own predictions. Deletion AUC "
             "(lower is better) and insertion AUC (higher is better) say how faithful each "
             "attribution is; <code>random</code> is the baseline ordering.</p>")
