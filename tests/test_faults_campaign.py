@@ -58,6 +58,20 @@ def test_fast_engine_equals_reference_trial_by_trial(models, digits, name, fault
     assert min(min(r.accuracies) for r in ref.results) < ref.clean_accuracy  # faults did bite
 
 
+def test_fast_engine_expands_weight_changes_in_bounded_slices(models, digits, monkeypatch):
+    """At high BER most synapses change; the delta engine then expands (pair, synapse) rows
+    a slice at a time. Tiny slices must give the reference's accuracies exactly."""
+    import spikeloom.faults.delta as delta
+
+    monkeypatch.setattr(delta, "PAIR_BUDGET", 7)
+    ckpt = models["snn"]
+    x, y = digits.x_test[:120], digits.y_test[:120]
+    runs = [run_campaign(ckpt.build(), ckpt.model_config, x, y,
+                         CampaignConfig(bers=(0.05,), trials=2, scope="model", engine=engine))
+            for engine in ("reference", "fast")]
+    assert _accuracies(runs[0]) == _accuracies(runs[1])
+
+
 def test_ann_and_snn_get_the_same_masks(models, digits):
     snn, ann = models["snn"], models["ann"]
     cc = CampaignConfig(bers=(0.05,), trials=2, scope="both")

@@ -31,6 +31,7 @@ from spikeloom.train import EVAL_CHUNK, eval_batches
 EXACT_LIMIT = 2 ** 24  # float32 holds every integer up to this exactly
 ROUNDING_SLACK = 64  # rounding allowance in units of T * magnitude * 2^-24
 DENSE_EVENTS = 64  # upstream changes denser than 1 in 64 entries go through one GEMM
+PAIR_BUDGET = 2 ** 21  # (pair, changed synapse) rows expanded at once: bounds memory at high BER
 
 
 def delta_supported(cfg: ModelConfig, qw: QuantizedWeights, x_seq: torch.Tensor) -> bool:
@@ -233,12 +234,21 @@ class DeltaEngine:
             nz_rows, nz_cols, nz_vals = weight
             per_row = torch.bincount(nz_rows, minlength=layer.q.shape[0])
             first = torch.cumsum(per_row, 0) - per_row
-            reps = per_row[rows]
-            pair = torch.repeat_interleave(torch.arange(len(rows), device=rows.device), reps)
-            offset = torch.arange(len(pair), device=rows.device) - (torch.cumsum(reps, 0) - reps)[pair]
-            k = first[rows[pair]] + offset
-            src = layer.source_u8.view(-1, steps).index_select(0, nz_cols[k] * n + cols[pair])
-            acc.index_add_(0, pair, src * nz_vals[k, None])  # uint8 * float -> float
+            reps_all = per_row[rows]
+            ends = torch.cumsum(reps_all, 0)
+            start = 0
+            # Each pair expands to one [T] row per changed synapse of its neuron; at high BER
+            # that is most of the weight matrix, so expand at most PAIR_BUDGET rows at a time.
+            while start < len(rows):
+                base = int(ends[start - 1]) if start else 0
+                stop = max(start + 1, int(torch.searchsorted(ends, base + PAIR_BUDGET, right=True)))
+                r, c, reps = rows[start:stop], cols[start:stop], reps_all[start:stop]
+                pair = torch.repeat_interleave(torch.arange(len(r), device=rows.device), reps)
+                offset = torch.arange(len(pair), device=rows.device) - (torch.cumsum(reps, 0) - reps)[pair]
+                k = first[r[pair]] + offset
+                src = layer.source_u8.view(-1, steps).index_select(0, nz_cols[k] * n + c[pair])
+                acc[start:stop].index_add_(0, pair, src * nz_vals[k, None])  # uint8 * float -> float
+                start = stop
         return acc
 
     def _candidates(self, layer: _Layer, lf: LayerFaults | None, upstream, weight,
