@@ -82,3 +82,26 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def write_summary(out_dir: str | os.PathLike[str], summary: dict[str, Any]) -> Path:
     """Write `out_dir/summary.json` atomically."""
     return atomic_write_json(Path(out_dir) / "summary.json", summary)
+
+
+def read_json_or_yaml(path: str | os.PathLike[str], what: str, hint: str) -> Any:
+    """Parse a JSON file, or YAML by its .yaml/.yml suffix. A missing, unreadable or malformed
+    file raises a one-line `ConfigError` naming `what` (e.g. 'energy table') and `hint`."""
+    from spikeloom.errors import ConfigError  # noqa: PLC0415
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {str(p)!r} does not exist; {hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what} {str(p)!r} ({type(exc).__name__}); {hint}") from None
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            import yaml  # noqa: PLC0415
+
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's malformed file
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{what} {str(p)!r} is malformed ({first}); {hint}") from None

@@ -7,12 +7,12 @@ MAC 3.2/4.6. The ANN pays one MAC per synapse, the SNN one ACC per delivered spi
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from spikeloom.errors import ConfigError
+from spikeloom.io import read_json_or_yaml
 
 PRECISIONS = ("int", "fp")
 OPS = ("ADD", "MUL", "ACC", "MAC")
@@ -68,20 +68,7 @@ def normalize_table(data: Any, precision: str = "int", where: str = "") -> dict[
 def load_table(path: str | Path, precision: str = "int") -> dict[str, float]:
     """Read a JSON or YAML energy table; `ConfigError` (one line) when missing or malformed."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"energy table {str(path)!r} not found; give a JSON or YAML file")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml  # noqa: PLC0415
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's malformed file
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"energy table {str(path)!r} is malformed ({first[:100]}); "
-                          'write e.g. {"MAC": 3.2, "ACC": 0.1}') from None
+    data = read_json_or_yaml(path, "energy table", 'write e.g. {"MAC": 3.2, "ACC": 0.1}')
     return normalize_table(data, precision, repr(str(path)))
 
 

@@ -3,7 +3,6 @@ area cost C_j (default the memristor count A_j * N_j) and how many are available
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from spikeloom.errors import ConfigError
+from spikeloom.io import read_json_or_yaml
 
 # The paper's sizes: square crossbars and multi-macro (rectangular) ones.
 PAPER_SIZES: tuple[str, ...] = ("4x4", "8x8", "16x16", "32x32",
@@ -97,24 +97,7 @@ def load_library_file(path: str | os.PathLike[str]) -> CrossbarLibrary:
     """JSON or YAML: a list of entries, or {"crossbars": [...]}; an entry is "AxN" or
     {"size": "AxN", "cost": C, "count": K} (cost defaults to A*N, count to unlimited)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"crossbar file {str(p)!r} does not exist; use homogeneous:AxN, table2 or a file") from None
-    if p.suffix.lower() in {".yaml", ".yml"}:
-        try:
-            import yaml
-        except ImportError:
-            raise ConfigError("reading YAML needs PyYAML; pip install pyyaml, or write JSON") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p.name} is not valid YAML ({str(exc).splitlines()[0]})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{p.name} is not valid JSON ({exc}); fix the crossbar file") from None
+    data = read_json_or_yaml(p, "crossbar file", "use homogeneous:AxN, table2 or a JSON/YAML file")
     if isinstance(data, Mapping):
         data = data.get("crossbars")
     if not isinstance(data, list):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from spikeloom.errors import ConfigError
+from spikeloom.io import read_json_or_yaml
 from spikeloom.spec import ENCODINGS, RESETS, SURROGATES, ModelConfig, Spec, format_topology
 
 MAX_DEPTH = 5
@@ -145,24 +146,7 @@ def load_space(path: str | Path | None) -> NasSpace:
     if path is None:
         return NasSpace()
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"search space file {str(p)!r} does not exist; pass an existing --space FILE") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read search space file {str(p)!r} ({type(exc).__name__})") from None
-    if p.suffix.lower() in (".yaml", ".yml"):
-        import yaml  # noqa: PLC0415
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p.name} is not valid YAML ({str(exc).splitlines()[0]})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{p.name} is not valid JSON ({exc}); fix the search space file") from None
+    data = read_json_or_yaml(p, "search space file", "pass an existing, valid --space FILE")
     return space_from_dict(data if data is not None else {}, p.name)
 
 
