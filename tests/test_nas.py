@@ -169,6 +169,45 @@ def test_structured_pruning_by_hand():
     assert capped[0].sum(1).max() == 1 and capped[1].sum() == 1
 
 
+def test_finetune_only_recovers_pruning_and_anneals(tmp_path, monkeypatch, digits):
+    from spikeloom.quant import quantize_tensor
+    from spikeloom.search.nas.compress import finetune_masked, prunes_anything
+    from spikeloom.search.nas.objectives import EvalSettings, evaluate_architecture
+    from spikeloom.search.nas.space import Architecture
+    from spikeloom.snn.checkpoint import load_checkpoint
+    from spikeloom.snn.models import build_model
+    from spikeloom.spec import ModelConfig, TrainConfig
+
+    ones = [torch.ones(3, 4, dtype=torch.bool)]
+    assert not prunes_anything(ones) and prunes_anything([ones[0].clone().fill_(False)])
+    # unpruned: the compressed network is exactly the quantized trained one (no fine-tune)
+    arch = Architecture(hidden=(8,), timesteps=3, threshold=1.0, beta=0.9, reset="subtract",
+                        surrogate="fast_sigmoid", slope=25.0, encoding="rate", bits=(8, 8), sparsity=(0.0, 0.0),
+                        library="homogeneous:64x64")
+    settings = EvalSettings(epochs=1, train_subset=200, finetune_epochs=2, lr_schedule="cosine")
+    ev = evaluate_architecture(arch, digits, settings, tmp_path, ("accuracy",))
+    trained = load_checkpoint(ev.checkpoint).state_dict
+    compressed = load_checkpoint(Path(ev.checkpoint).with_name("compressed.pt")).state_dict
+    for i in range(2):
+        q, scale = quantize_tensor(trained[f"fcs.{i}.weight"], 8)
+        assert torch.allclose(compressed[f"fcs.{i}.weight"], q.float() * scale)
+    # cosine fine-tune: the last step's rate is lr/2 * (1 + cos(pi (S-1)/S)) / 2
+    cfg = ModelConfig(arch="snn", topology=(64, 8, 10), timesteps=3)
+    model = build_model(cfg)
+    rates = []
+    orig_step = torch.optim.Adam.step
+
+    def spy(self, *a, **k):
+        rates.append(self.param_groups[0]["lr"])
+        return orig_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    masks = [torch.ones(8, 64, dtype=torch.bool), torch.ones(10, 8, dtype=torch.bool)]
+    finetune_masked(model, cfg, TrainConfig(lr=0.01, batch_size=50, lr_schedule="cosine"),
+                    digits.x_train[:100], digits.y_train[:100], masks, 2)
+    assert rates == pytest.approx([0.005 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(4)])
+
+
 # ---------------------------------------------------------------- studies
 
 

@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=10, help="training epochs at full fidelity (default 10)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-3)
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="learning rate over the epochs: constant (default) or cosine to zero")
     p.add_argument("--train-subset", type=int, default=None, help="train on the first N samples only")
     p.add_argument("--finetune-epochs", type=int, default=1, help="masked epochs after pruning (default 1)")
     p.add_argument("--eval-samples", type=int, default=None, help="validation samples measured (default all)")
@@ -52,6 +54,7 @@ def config_from(args: argparse.Namespace, dataset: str):
     budgets = tuple((k, float(v)) for k, v in (("area", args.max_area), ("memory", args.max_memory),
                                                 ("energy", args.max_energy)) if v is not None)
     settings = EvalSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            lr_schedule=args.lr_schedule,
                             train_subset=args.train_subset, finetune_epochs=args.finetune_epochs,
                             eval_samples=args.eval_samples, ber=args.ber, fault_trials=args.fault_trials,
                             map_time_limit=args.map_time_limit, map_exact=args.exact_mapping, seed=args.seed)

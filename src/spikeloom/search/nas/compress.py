@@ -64,9 +64,11 @@ def apply_masks(model: nn.Module, masks: Sequence[torch.Tensor]) -> None:
 
 def finetune_masked(model: nn.Module, cfg: ModelConfig, tcfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
                     masks: Sequence[torch.Tensor], epochs: int) -> nn.Module:
-    """Train `model` for `epochs` more epochs (Adam, lr / 2), keeping pruned weights at zero.
+    """Train `model` for `epochs` more epochs (Adam from lr / 2), keeping pruned weights at zero.
 
-    x [N, D], y [N]; seeded by `tcfg.seed`. Returns the model in eval mode."""
+    With `tcfg.lr_schedule == 'cosine'` the rate anneals to zero over the fine-tune's batches
+    (as the training ended at zero, a constant rate would undo its convergence); otherwise it
+    stays at lr / 2. x [N, D], y [N]; seeded by `tcfg.seed`. Returns the model in eval mode."""
     apply_masks(model, masks)
     if epochs <= 0:
         return model.eval()
@@ -75,17 +77,28 @@ def finetune_masked(model: nn.Module, cfg: ModelConfig, tcfg: TrainConfig, x: to
     opt = torch.optim.Adam(model.parameters(), lr=tcfg.lr / 2)
     shuffle, enc = make_generator(tcfg.seed + 11), make_generator(tcfg.seed + 13, device)
     loss_fn = nn.CrossEntropyLoss()
+    steps = epochs * math.ceil(len(x) / tcfg.batch_size)
+    step = 0
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=shuffle)
         for b in range(0, len(x), tcfg.batch_size):
+            if tcfg.lr_schedule == "cosine":
+                for group in opt.param_groups:
+                    group["lr"] = tcfg.lr / 2 * (1 + math.cos(math.pi * step / steps)) / 2
             idx = order[b:b + tcfg.batch_size]
             loss = loss_fn(model(model_inputs(cfg, x[idx].to(device), enc)), y[idx].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             apply_masks(model, masks)
+            step += 1
     return model.eval()
+
+
+def prunes_anything(masks: Sequence[torch.Tensor]) -> bool:
+    """True when some weight is masked out (else there is nothing for a fine-tune to recover)."""
+    return any(not bool(m.all()) for m in masks)
 
 
 def quantize_mixed(model: nn.Module, bits: Sequence[int]) -> tuple[nn.Module, list[torch.Tensor]]:

@@ -31,11 +31,12 @@ from spikeloom.search.nas.compress import (
     finetune_masked,
     memory_bits,
     prune_masks,
+    prunes_anything,
     quantize_mixed,
 )
 from spikeloom.search.nas.hardware import latency_proxy, map_weights, max_inputs
 from spikeloom.search.nas.space import Architecture
-from spikeloom.spec import ModelConfig, Spec, TrainConfig
+from spikeloom.spec import LR_SCHEDULES, ModelConfig, Spec, TrainConfig
 
 OBJECTIVES: dict[str, str] = {
     "accuracy": "maximize", "energy": "minimize", "reliability": "maximize", "latency": "minimize",
@@ -64,11 +65,13 @@ class EvalSettings(Spec):
     val_fraction: share of the training split held out for selection; finetune_epochs: masked
     epochs after pruning; eval_samples: validation samples for accuracy/energy/reliability
     (None = all); ber / fault_trials: bit-flip rate and Monte Carlo trials of `reliability`;
-    map_time_limit: seconds per mapping; map_exact: let CP-SAT run (else heuristic + LNS)."""
+    map_time_limit: seconds per mapping; map_exact: let CP-SAT run (else heuristic + LNS);
+    lr_schedule: 'constant' or 'cosine' (as `TrainConfig`)."""
 
     epochs: int = 10
     batch_size: int = 32
     lr: float = 5e-3
+    lr_schedule: str = "constant"
     train_subset: int | None = None
     val_fraction: float = 0.15
     finetune_epochs: int = 1
@@ -89,6 +92,8 @@ class EvalSettings(Spec):
             raise ConfigError(f"bit error rate {self.ber} is outside [0, 1]")
         if self.fault_trials < 1 or self.map_time_limit <= 0:
             raise ConfigError("fault trials must be >= 1 and the mapping time limit > 0")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"unknown learning-rate schedule {self.lr_schedule!r}; choose {', '.join(LR_SCHEDULES)}")
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,8 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
     split, _ = search_split(data, settings.val_fraction, settings.seed)
     timesteps = arch.timesteps
     tcfg = TrainConfig(dataset=data.name, epochs=settings.epochs, batch_size=settings.batch_size,
-                       lr=settings.lr, seed=settings.seed, train_subset=settings.train_subset)
+                       lr=settings.lr, seed=settings.seed, train_subset=settings.train_subset,
+                       lr_schedule=settings.lr_schedule)
     finetune = settings.finetune_epochs
     if fidelity == "low":
         timesteps = max(1, int(round(arch.timesteps * float(low.get("timesteps_factor", 0.5)))))
@@ -251,8 +257,8 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
     x_tr, y_tr = split.x_train, split.y_train
     if tcfg.train_subset:
         x_tr, y_tr = x_tr[: tcfg.train_subset], y_tr[: tcfg.train_subset]
-    if fidelity != "proxy":
-        model = finetune_masked(model, cfg, tcfg, x_tr, y_tr, masks, finetune)
+    if fidelity != "proxy":  # fine-tuning recovers from pruning; an unpruned network keeps its training
+        model = finetune_masked(model, cfg, tcfg, x_tr, y_tr, masks, finetune if prunes_anything(masks) else 0)
     else:
         from spikeloom.search.nas.compress import apply_masks  # noqa: PLC0415
 
