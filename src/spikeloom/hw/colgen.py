@@ -20,37 +20,72 @@ from spikeloom.hw.instance import Bin, Instance
 
 
 def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int) -> list[tuple[int, ...]]:
-    """Greedy columns from the `seeds` best neurons: repeatedly add the neuron with the most
-    dual value per new axon. Neurons sharing an axon with the group are scored one by one;
-    for all others the new axons are their whole fan-in, so the first that fits in a list
-    sorted by pi / (fan-in + 0.25) is the best of them (fast on 2,000+ neurons)."""
+    """Greedy columns from the `seeds` best neurons (by pi per input). A step takes the
+    neuron q whose missing inputs D = src(q) - axons bring the most dual value per new
+    axon, counting every neuron that D completes (q and the "free riders" whose inputs are
+    then all present), not q alone; completed neurons join while outputs are left
+    (highest pi first). Neurons without inputs ride free."""
     ct = inst.types[t]
+    src = inst.src
     ok = [pi[p] > 1e-9 and inst.fanin[p] <= ct.inputs for p in range(inst.n)]
     cand = [p for p in range(inst.n) if ok[p]]
     cand.sort(key=lambda p: -pi[p] / (inst.fanin[p] + 0.25))
-    cols = []
-    for s in cand[:seeds]:
-        group, ax = [s], set(inst.src[s])
-        inside = {s}
+    free = sorted((p for p in cand if inst.fanin[p] == 0), key=lambda p: -pi[p])
+    cols: list[tuple[int, ...]] = []
+    seen: set[tuple[int, ...]] = set()
+    for s0 in cand[:seeds]:
+        if inst.fanin[s0] == 0:
+            continue
+        group, ax = [s0], set(src[s0])
+        inside = {s0}
         while len(group) < ct.outputs:
-            best, best_v = -1, 0.0
+            room = ct.inputs - len(ax)
+            # neurons already complete: join for free (best pi first)
+            done = [q for v in ax for q in inst.tgt[v]
+                    if ok[q] and q not in inside and all(u in ax for u in src[q])]
+            if done:
+                q = max(done, key=lambda q: pi[q])
+                group.append(q)
+                inside.add(q)
+                continue
+            best_q, best_v = -1, 0.0
             pool = {q for v in ax for q in inst.tgt[v] if ok[q] and q not in inside}
             for q in pool:
-                new = sum(1 for v in inst.src[q] if v not in ax)
-                if len(ax) + new <= ct.inputs and pi[q] / (new + 0.25) > best_v:
-                    best, best_v = q, pi[q] / (new + 0.25)
-            room = ct.inputs - len(ax)
+                miss = [u for u in src[q] if u not in ax]
+                if len(miss) > room:
+                    continue
+                gain = pi[q]
+                if len(group) + 1 < ct.outputs:  # neurons completed by q's missing inputs
+                    extra = set()
+                    for u in miss:
+                        for r in inst.tgt[u]:
+                            if ok[r] and r != q and r not in inside and all(w in ax or w in miss for w in src[r]):
+                                extra.add(r)
+                    if extra:
+                        gain += sum(sorted((pi[r] for r in extra), reverse=True)[: ct.outputs - len(group) - 1])
+                val = gain / (len(miss) + 0.25)
+                if val > best_v:
+                    best_q, best_v = q, val
             for q in cand:  # best unrelated neuron: first in ratio order that fits
-                if q not in inside and q not in pool and inst.fanin[q] <= room:
+                if q not in inside and q not in pool and 0 < inst.fanin[q] <= room:
                     if pi[q] / (inst.fanin[q] + 0.25) > best_v:
-                        best = q
+                        best_q = q
                     break
-            if best < 0:
+            if best_q < 0:
                 break
-            group.append(best)
-            inside.add(best)
-            ax.update(inst.src[best])
-        cols.append(tuple(sorted(group)))
+            group.append(best_q)
+            inside.add(best_q)
+            ax.update(src[best_q])
+        for q in free:  # neurons without inputs fill the spare outputs
+            if len(group) >= ct.outputs:
+                break
+            if q not in inside:
+                group.append(q)
+                inside.add(q)
+        col = tuple(sorted(group))
+        if col not in seen:
+            seen.add(col)
+            cols.append(col)
     return cols
 
 
@@ -131,112 +166,150 @@ def _exact_pricing_cpsat(inst: Instance, t: int, pi: list[float], time_limit: fl
     return best, ub
 
 
-def _master(inst: Instance, keys: list[tuple[int, tuple[int, ...]]]) -> tuple[list[float] | None, float]:
-    """Restricted master LP (GLOP): (row duals clipped at 0, LP value), or (None, inf)."""
-    from ortools.linear_solver import pywraplp
+class _Master:
+    """Restricted master LP (GLOP), grown column by column: min sum C_c lambda_c s.t. every
+    neuron covered at least once, lambda >= 0."""
 
-    solver = pywraplp.Solver.CreateSolver("GLOP")
-    if solver is None:
-        return None, math.inf
-    lam = [solver.NumVar(0.0, solver.infinity(), "") for _ in keys]
-    rows = [solver.Constraint(1.0, solver.infinity()) for _ in range(inst.n)]
-    for var, (_t, ns) in zip(lam, keys, strict=True):
-        for p in ns:
-            rows[p].SetCoefficient(var, 1.0)
-    obj = solver.Objective()
-    for var, (t, _ns) in zip(lam, keys, strict=True):
-        obj.SetCoefficient(var, inst.types[t].cost)
-    obj.SetMinimization()
-    if solver.Solve() != pywraplp.Solver.OPTIMAL:
-        return None, math.inf
-    return [max(0.0, r.dual_value()) for r in rows], solver.Objective().Value()
+    def __init__(self, inst: Instance) -> None:
+        from ortools.linear_solver import pywraplp
+
+        self.inst = inst
+        self.ok = False
+        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        if self.solver is None:
+            return
+        self.ok = True
+        self.rows = [self.solver.Constraint(1.0, self.solver.infinity()) for _ in range(inst.n)]
+        self.obj = self.solver.Objective()
+        self.obj.SetMinimization()
+        self.keys: dict[tuple[int, tuple[int, ...]], int] = {}
+        self.optimal = pywraplp.Solver.OPTIMAL
+
+    def add(self, t: int, ns: tuple[int, ...]) -> bool:
+        key = (t, tuple(sorted(ns)))
+        if key in self.keys:
+            return False
+        var = self.solver.NumVar(0.0, self.solver.infinity(), "")
+        for p in key[1]:
+            self.rows[p].SetCoefficient(var, 1.0)
+        self.obj.SetCoefficient(var, self.inst.types[t].cost)
+        self.keys[key] = len(self.keys)
+        return True
+
+    def solve(self) -> tuple[list[float] | None, float]:
+        """(row duals clipped at 0, LP value), or (None, inf)."""
+        if self.solver.Solve() != self.optimal:
+            return None, math.inf
+        return [max(0.0, r.dual_value()) for r in self.rows], self.obj.Value()
 
 
 def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, workers: int = 2, *,
-                      seeds: int = 30, exact_every: int = 1_000_000, pricing_time: float = 4.0,
-                      smooth: float = 0.5, final_share: float = 0.25, target: float | None = None
+                      seeds: int = 1000, pricing_time: float = 20.0, smooth: float = 0.5,
+                      target: float | None = None
                       ) -> tuple[float, dict[str, float], list[tuple[int, tuple[int, ...]]]]:
     """(valid lower bound on area, info, generated columns). Bound 0 when GLOP is missing.
 
-    Greedy pricing adds columns cheaply; when greedy stalls (or every `exact_every`
-    iterations) the exact pricing (at most `pricing_time` s) yields a Farley bound; the
-    last `final_share` of the time goes to one exact pricing at the best duals. Stops as
-    soon as the bound reaches `target` (the incumbent's area: nothing left to prove)."""
+    Phase 1: greedy pricing at duals smoothed towards the previous pricing point (Neame),
+    falling back to the LP duals when that finds no column (mis-pricing), until greedy
+    finds nothing at the LP duals. Phase 2: exact pricing (SCIP) at duals smoothed towards
+    the duals of the best bound so far (Wentges): each call proves a Farley/Lagrangian
+    bound at its duals and adds its column where that improves the LP; the master's
+    degenerate duals alone gave alpha 1.04-1.06 on preset A for minutes while the LP value
+    did not move. Stops when the bound reaches `target` (the incumbent's area), when the
+    LP is proven optimal, or after `time_limit` s. The start mapping's columns are kept
+    out of the master (at a near-optimal start the master stays degenerate at the start's
+    value: preset A stuck at 17.0 for 25 s) and only returned with the others."""
     t_end = time.perf_counter() + time_limit
     types = inst.types
     g = reduce(math.gcd, (t.cost for t in types))
     k_max = inst.n  # every used crossbar holds a neuron
     if start:
         k_max = min(k_max, sum(types[b.type].cost for b in start) // min(t.cost for t in types))
-    cols: dict[tuple[int, tuple[int, ...]], None] = {}
-    for b in start:
-        cols[(b.type, tuple(sorted(b.neurons)))] = None
+    master = _Master(inst)
+    if not master.ok:
+        return 0.0, {}, []
     for p in range(inst.n):  # singletons on the cheapest size that takes p
-        t = min(inst.allowed[p], key=lambda t: types[t].cost)
-        cols[(t, (p,))] = None
+        master.add(min(inst.allowed[p], key=lambda t: types[t].cost), (p,))
+    extra = [(b.type, tuple(sorted(b.neurons))) for b in start]
+
+    def price_greedy(pi_at: list[float], pi_lp: list[float]) -> int:
+        n_added = 0
+        for t, ct in enumerate(types):
+            for col in _greedy_columns(inst, t, pi_at, seeds=seeds):
+                if sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6):
+                    n_added += master.add(t, col)
+        return n_added
+
     best_lb = 0.0
     lp_value = math.inf
     iters = exact_calls = 0
-    info: dict[str, float] = {}
-    stab: list[float] | None = None  # the duals of the best Farley bound so far
-    since_exact = 0
+    sep: list[float] | None = None  # phase 1 pricing point
+    center: list[float] | None = None  # phase 2: duals of the best bound
+    a = smooth
+    phase = 1
+    proven_lp = False
     while time.perf_counter() < t_end:
         iters += 1
-        pi_lp, lp_value = _master(inst, list(cols))
+        pi_lp, lp_value = master.solve()
         if pi_lp is None:
-            if iters == 1:
-                return 0.0, {}, []
             break
-        added = 0
-        for t, ct in enumerate(types):
-            for col in _greedy_columns(inst, t, pi_lp, seeds=seeds):
-                if sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6) and (t, col) not in cols:
-                    cols[(t, col)] = None
-                    added += 1
-        since_exact += 1
+        if phase == 1:
+            cur = pi_lp if sep is None else [smooth * u + (1 - smooth) * w for u, w in zip(sep, pi_lp, strict=True)]
+            added = price_greedy(cur, pi_lp)
+            if not added and sep is not None:  # mis-pricing: price at the LP duals
+                cur = pi_lp
+                added = price_greedy(cur, pi_lp)
+            sep = cur
+            if added:
+                continue
+            phase = 2
+        else:
+            if price_greedy(pi_lp, pi_lp):  # cheap columns first
+                continue
+        # phase 2: exact pricing at pi = a * center + (1 - a) * pi_lp (any pi >= 0 is valid)
         remaining = t_end - time.perf_counter()
         if remaining <= 0.05:
             break
-        final = remaining < final_share * time_limit
-        if added and since_exact < exact_every and not final:
-            continue
-        # exact pricing (SCIP) at duals smoothed towards the best ones so far (Wentges):
-        # every non-negative dual vector gives a valid Farley bound, and smoothing damps
-        # the oscillation of the LP duals, so the bound climbs faster
-        since_exact = 0
+        pi = pi_lp if center is None else [a * u + (1 - a) * w for u, w in zip(center, pi_lp, strict=True)]
         exact_calls += 1
-        pi = pi_lp if stab is None or final else [smooth * a + (1 - smooth) * b for a, b in zip(stab, pi_lp, strict=True)]
         alpha = 1.0
         excess = 0.0  # max over sizes of (best column value - its cost), Lagrangian form
+        added = 0
+        complete = True
         for t, ct in enumerate(types):
-            limit = remaining / len(types) if final else min(remaining / len(types), pricing_time)
+            limit = min(max(0.05, t_end - time.perf_counter()), pricing_time)
             col, ub = _exact_pricing(inst, t, pi, limit, workers)
             alpha = max(alpha, ub / ct.cost)
             excess = max(excess, ub - ct.cost)
-            if col and sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6) and (t, col) not in cols:
-                cols[(t, col)] = None
-                added += 1
+            if col and sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6):
+                added += master.add(t, col)
+            if time.perf_counter() >= t_end and t + 1 < len(types):
+                complete = False
+                break
+        if not complete:
+            break
         # Farley: pi / alpha is dual feasible. Lagrangian: an optimal mapping uses at most
         # k_max crossbars (no more than the start's area allows), each covering at most
         # its cost + excess of dual value
         lb_here = max(sum(pi) / alpha, sum(pi) - k_max * excess)
-        if lb_here > best_lb:
-            best_lb, stab = lb_here, pi
+        if lb_here > best_lb + 1e-9:
+            best_lb, center = lb_here, pi
+        if pi is pi_lp and not added and alpha <= 1.0 + 1e-6:  # LP optimal: bound = LP value
+            best_lb = max(best_lb, lp_value)
+            proven_lp = True
+            break
         if target is not None and g * math.ceil(best_lb / g - 1e-6) >= target:
             break
-        if not added and pi is pi_lp and alpha <= 1.0 + 1e-6:  # LP optimal: bound = LP value
-            best_lb = max(best_lb, lp_value)
-            break
-        if final:
-            break
-        if not added:
-            stab = pi_lp if stab is None else stab
-            smooth *= 0.5  # mis-pricing: move towards the LP duals
-            if smooth < 0.05:
-                stab = None
-    info = {"lp_value": lp_value, "iterations": iters, "columns": len(cols), "raw_bound": best_lb,
-            "exact_pricings": exact_calls}
-    return g * math.ceil(best_lb / g - 1e-6), info, list(cols)
+        added += price_greedy(pi, pi_lp)  # columns near the smoothed point
+        if not added:  # mis-pricing: move the pricing point towards the LP duals
+            a *= 0.5
+            if a < 0.05:
+                a = 0.0
+        if lb_here < best_lb - 1e-9 and a > 0:
+            a = max(0.05, a * 0.8)
+    info = {"lp_value": lp_value, "iterations": iters, "columns": len(master.keys), "raw_bound": best_lb,
+            "exact_pricings": exact_calls, "lp_proven": float(proven_lp)}
+    return g * math.ceil(best_lb / g - 1e-6), info, list(master.keys) + [c for c in extra if c not in master.keys]
 
 
 def best_cover(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit: float,

@@ -18,10 +18,12 @@ from spikeloom.hw.heuristic import best_construct, retype
 from spikeloom.hw.instance import OBJECTIVES, Bin, Instance
 from spikeloom.hw.lns import lns, score
 from spikeloom.hw.model import SlotModel
+from spikeloom.hw.repack import eliminate
 from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
 
 METHODS = ("axon-sharing", "mcc")
 MAX_FULL_MODEL_CELLS = 120_000  # neuron-slot pairs above which only LNS runs
+ELIM_SHARE = 0.35  # of the area stage's budget: crossbar elimination (homogeneous libraries)
 COLGEN_SHARE = 0.7  # of the area stage's budget: the bound is the weak side (C: 13 -> 20 at 0.45 -> 0.7, mappings unchanged)
 
 
@@ -150,6 +152,20 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 if _si == 0:
                     history.append((round(t - t0, 2), sc[0]))
 
+            if st == "area" and len(inst.types) == 1 and ELIM_SHARE > 0:
+                # empty one crossbar into the others by local search, repeatedly (repack.py)
+                cost = inst.types[0].cost
+                bins = eliminate(inst, bins, budget * ELIM_SHARE, seed=seed,
+                                 target=math.ceil(lb / cost - 1e-9),
+                                 log=lambda b: mark(time.perf_counter(), (inst.metrics(b)["area"],)))
+                value = inst.metrics(bins)[st]
+                say(f"area: crossbar elimination reached {value} (bound {lb})")
+                if value <= lb:
+                    reports.append(StageReport(st, value, lb, 0.0, "OPTIMAL"))
+                    caps[st] = value
+                    continue
+                left = time_limit - (time.perf_counter() - t0)
+                budget = max(0.2, left * share)
             if st == "area" and colgen_share > 0:
                 t_cg = budget * colgen_share
                 cg_lb, cg_info, cols = colgen_area_bound(inst, bins, t_cg, workers, target=value)

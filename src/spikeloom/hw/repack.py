@@ -1,0 +1,191 @@
+"""Crossbar elimination by local search (homogeneous libraries).
+
+From a feasible mapping with k crossbars, empty one crossbar into the others and search
+for a mapping on k - 1 crossbars: every neuron stays on a crossbar with a free output
+(outputs are kept within capacity at all times), and the search minimises the total axon
+overflow sum_j max(0, axons_j - A). Moves: relocate one neuron of an overflowing crossbar
+to a crossbar with a free output, or swap it with a neuron of another crossbar; tabu on
+(neuron, crossbar it left) with aspiration, crossbar weights raised on overflow when the
+search stalls (breakout). Overflow 0 is a valid mapping on k - 1 crossbars; then it tries
+k - 2, and so on. Complements the LNS, whose exact sub-problems only see a few crossbars.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from spikeloom.hw.instance import Bin, Instance
+
+
+class _State:
+    def __init__(self, inst: Instance, groups: list[list[int]], cap_out: int, cap_in: int) -> None:
+        self.inst = inst
+        self.src = inst.src
+        self.cap_out = cap_out
+        self.cap_in = cap_in
+        self.k = len(groups)
+        self.members: list[set[int]] = [set(g) for g in groups]
+        self.where = [0] * inst.n
+        self.cnt: list[dict[int, int]] = [{} for _ in groups]
+        for j, g in enumerate(groups):
+            for p in g:
+                self.where[p] = j
+                c = self.cnt[j]
+                for v in self.src[p]:
+                    c[v] = c.get(v, 0) + 1
+        self.w = [1] * self.k
+
+    def over(self, j: int) -> int:
+        return max(0, len(self.cnt[j]) - self.cap_in)
+
+    def total(self) -> int:
+        return sum(self.over(j) for j in range(self.k))
+
+    def remove(self, p: int) -> None:
+        j = self.where[p]
+        self.members[j].discard(p)
+        c = self.cnt[j]
+        for v in self.src[p]:
+            if c[v] == 1:
+                del c[v]
+            else:
+                c[v] -= 1
+
+    def add(self, p: int, j: int) -> None:
+        self.where[p] = j
+        self.members[j].add(p)
+        c = self.cnt[j]
+        for v in self.src[p]:
+            c[v] = c.get(v, 0) + 1
+
+    def axons_after(self, j: int, out: tuple[int, ...], into: tuple[int, ...]) -> int:
+        """Axon count of crossbar j after removing neuron sources `out` and adding `into`."""
+        c = self.cnt[j]
+        n = len(c)
+        if out:
+            for v in out:
+                if c.get(v, 0) == 1 and v not in into:
+                    n -= 1
+        for v in into:
+            if v not in c:
+                n += 1
+        return n
+
+
+def _ov(n: int, cap: int) -> int:
+    return n - cap if n > cap else 0
+
+
+def _search(st: _State, t_end: float, rng: random.Random, max_iters: int) -> bool:
+    """Tabu search to overflow 0; True when reached."""
+    inst = st.inst
+    src = st.src
+    cap = st.cap_in
+    tabu: dict[tuple[int, int], int] = {}
+    cur = sum(st.w[j] * st.over(j) for j in range(st.k))
+    best_plain = st.total()
+    stall = 0
+    it = 0
+    while it < max_iters:
+        it += 1
+        if best_plain == 0:
+            return True
+        if it % 32 == 0 and time.perf_counter() > t_end:
+            return False
+        bad = [j for j in range(st.k) if len(st.cnt[j]) > cap]
+        best_d, moves = None, []
+        for a in bad:
+            la = len(st.cnt[a])
+            wa = st.w[a]
+            for p in st.members[a]:
+                sp = src[p]
+                if not sp:
+                    continue
+                na = st.axons_after(a, sp, ())
+                da = wa * (_ov(na, cap) - _ov(la, cap))
+                for b in range(st.k):
+                    if b == a:
+                        continue
+                    lb = len(st.cnt[b])
+                    wb = st.w[b]
+                    if len(st.members[b]) < st.cap_out:  # relocate p: a -> b
+                        nb = st.axons_after(b, (), sp)
+                        d = da + wb * (_ov(nb, cap) - _ov(lb, cap))
+                        if tabu.get((p, b), 0) < it or d + cur < best_plain:
+                            if best_d is None or d < best_d:
+                                best_d, moves = d, [(p, b, -1)]
+                            elif d == best_d:
+                                moves.append((p, b, -1))
+                    for q in st.members[b]:  # swap p (a) <-> q (b)
+                        sq = src[q]
+                        na2 = st.axons_after(a, sp, sq)
+                        nb2 = st.axons_after(b, sq, sp)
+                        d = wa * (_ov(na2, cap) - _ov(la, cap)) + wb * (_ov(nb2, cap) - _ov(lb, cap))
+                        if (tabu.get((p, b), 0) < it and tabu.get((q, a), 0) < it) or d + cur < best_plain:
+                            if best_d is None or d < best_d:
+                                best_d, moves = d, [(p, b, q)]
+                            elif d == best_d:
+                                moves.append((p, b, q))
+        if not moves:
+            return False
+        p, b, q = moves[rng.randrange(len(moves))]
+        a = st.where[p]
+        st.remove(p)
+        st.add(p, b)
+        tabu[(p, a)] = it + 7 + rng.randrange(10)
+        if q >= 0:
+            st.remove(q)
+            st.add(q, a)
+            tabu[(q, b)] = it + 7 + rng.randrange(10)
+        cur += best_d
+        plain = st.total()
+        if plain < best_plain:
+            best_plain, stall = plain, 0
+        else:
+            stall += 1
+        if best_d >= 0 and stall > 20:  # breakout: weigh the overflowing crossbars up
+            for j in range(st.k):
+                if len(st.cnt[j]) > cap:
+                    st.w[j] += 1
+            cur = sum(st.w[j] * st.over(j) for j in range(st.k))
+            stall = 0
+    _ = inst
+    return best_plain == 0
+
+
+def eliminate(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0,
+              max_iters: int = 5000, target: int = 0,
+              log: Callable[[list[Bin]], None] | None = None) -> list[Bin]:
+    """Fewer crossbars than `bins` where the local search finds them (homogeneous libraries
+    only; otherwise `bins` unchanged). Stops at `target` crossbars or after `time_limit` s;
+    `log` sees every improved mapping."""
+    if len(inst.types) != 1 or not bins:
+        return bins
+    ct = inst.types[0]
+    t_end = time.perf_counter() + time_limit
+    rng = random.Random(seed)
+    best = [list(b.neurons) for b in bins]
+    while time.perf_counter() < t_end and len(best) - 1 >= max(1, target):
+        k = len(best) - 1
+        if inst.n > k * ct.outputs or (ct.count is not None and k > ct.count):
+            break
+        # drop the crossbar whose neurons are easiest to place elsewhere (fewest neurons,
+        # ties at random), re-insert its neurons greedily where they add the fewest axons
+        order = sorted(range(len(best)), key=lambda j: (len(best[j]), rng.random()))
+        drop = order[0] if rng.random() < 0.7 else order[rng.randrange(min(3, len(order)))]
+        groups = [list(g) for j, g in enumerate(best) if j != drop]
+        st = _State(inst, groups, ct.outputs, ct.inputs)
+        for p in sorted(best[drop], key=lambda p: -inst.fanin[p]):
+            room = [j for j in range(k) if len(st.members[j]) < ct.outputs]
+            j = min(room, key=lambda j: (_ov(st.axons_after(j, (), inst.src[p]), ct.inputs)
+                                         - st.over(j), st.axons_after(j, (), inst.src[p]), rng.random()))
+            st.add(p, j)
+        if _search(st, t_end, rng, max_iters):
+            cand = [sorted(m) for m in st.members if m]
+            if inst.is_valid([Bin(0, tuple(g)) for g in cand]):
+                best = cand
+                if log is not None:
+                    log([Bin(0, tuple(g)) for g in best])
+    return [Bin(0, tuple(g)) for g in best]
