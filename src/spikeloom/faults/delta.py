@@ -40,8 +40,11 @@ def delta_supported(cfg: ModelConfig, qw: QuantizedWeights, x_seq: torch.Tensor)
     if cfg.arch != "snn":
         return False
     binary = cfg.encoding in ("rate", "latency") or bool(((x_seq == 0) | (x_seq == 1)).all())
-    if not binary:
-        return False
+    return binary and exact_accumulations(cfg, qw)
+
+
+def exact_accumulations(cfg: ModelConfig, qw: QuantizedWeights) -> bool:
+    """Whether every spike-driven accumulation (and weight difference) stays below 2^24."""
     return all(2 ** qw.bits * d <= EXACT_LIMIT for d in cfg.topology[:-1])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikeloom.faults.delta import DeltaEngine, delta_supported
+from spikeloom.faults.delta import DeltaEngine, delta_supported, exact_accumulations
 from spikeloom.faults.injection import LayerFaults
 from spikeloom.faults.reference import faulty_model
 from spikeloom.quant import QuantizedWeights
@@ -82,8 +82,17 @@ class PrefixEngine:
 
 
 def make_fast_engine(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights, x: torch.Tensor,
-               y: torch.Tensor, eval_seed: int = 0) -> DeltaEngine | PrefixEngine:
-    """The fastest exact engine for this model: `DeltaEngine` or `PrefixEngine`."""
+                     y: torch.Tensor, eval_seed: int = 0):
+    """The fastest exact engine for this model: `CompiledEngine` (when numba is installed),
+    `DeltaEngine` or `PrefixEngine`."""
+    if cfg.encoding in ("rate", "latency") and exact_accumulations(cfg, qw):
+        try:
+            from spikeloom.faults.compiled import CompiledEngine, compiled_supported  # noqa: PLC0415
+        except ImportError:  # numba is an optional extra
+            pass
+        else:
+            if compiled_supported(cfg, model):
+                return CompiledEngine(model, cfg, qw, x, y, eval_seed)
     if cfg.arch == "snn" and all(isinstance(m, LIF) for m in list(model.lifs)[:-1]):
         device = _device(model)
         x_seq = torch.cat([b for _, b in eval_batches(cfg, x, eval_seed, device)], dim=1)

@@ -1,0 +1,448 @@
+"""Compiled concurrent fault simulation (numba): the delta engine's method, one sample per loop
+iteration instead of one tensor operation per step, so that a trial costs milliseconds.
+
+Same exactness argument as `faults/delta.py`: spikes are 0/1 and weights integers, so every
+accumulation is an exact float32 integer in any order; the neuron recurrence is the
+reference's own sequence of float32 operations, ((beta * U) + I) - S * theta and U > theta,
+with no fused multiply-add (numba contracts nothing without fastmath). Spike trains of one
+(sample, neuron) are bit masks (T <= 64), so a changed train is one integer comparison.
+
+A layer runs *sparse* (per sample: the accumulation change of every neuron from the changed
+input trains, the bound on the membrane change from weight faults, and the exact simulation
+of only the pairs the bound cannot rule out) or *dense* (one GEMM over all samples, every pair
+simulated) when the changes are too many for sparse work to pay.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+import torch
+from numba import njit, prange
+from torch import nn
+
+from spikeloom.faults.delta import ROUNDING_SLACK
+from spikeloom.faults.injection import LayerFaults
+from spikeloom.quant import QuantizedWeights
+from spikeloom.snn.models import LIF
+from spikeloom.spec import ModelConfig
+from spikeloom.train import eval_batches
+
+MAX_STEPS = 64  # spike trains are uint64 bit masks
+DENSE_FRACTION = 1 / 2  # changed inputs (or faulty weights) above this share: one GEMM
+CHUNK = 500  # samples per dense GEMM
+
+
+# ----- kernels ------------------------------------------------------------------------------
+# A layer's spike changes are (cnt [N], idx [N, H], val [N, H]): sample n has cnt[n] changed
+# trains, of neurons idx[n, :cnt[n]], whose new masks are val[n, :cnt[n]].
+
+@njit(cache=True, parallel=True)
+def _pack(x, bits):  # x [T, c, D] float32 0/1 -> bits [c, D] (bit t = step t)
+    steps, c, d = x.shape
+    for n in prange(c):
+        row = bits[n]
+        row[:] = 0
+        for t in range(steps):
+            for j in range(d):
+                row[j] |= np.uint64(x[t, n, j] != 0) << np.uint64(t)
+
+
+@njit(cache=True, parallel=True)
+def _unpack(bits, cnt, idx, val, start, stop, steps, out):
+    """Trains of samples start:stop, with their changes applied, as 0/1 floats out [c, T, D]."""
+    d = bits.shape[1]
+    for n in prange(start, stop):
+        row = out[n - start]
+        for j in range(d):
+            word = bits[n, j]
+            for t in range(steps):
+                row[t, j] = np.float32((word >> np.uint64(t)) & np.uint64(1))
+        for e in range(cnt[n]):
+            j, word = idx[n, e], val[n, e]
+            for t in range(steps):
+                row[t, j] = np.float32((word >> np.uint64(t)) & np.uint64(1))
+
+
+@njit(cache=True, parallel=True)
+def _filtered_max(bits, steps, beta, out):
+    """max_t sum_k beta^(t-k) x[k] of every train [N, D], with slack for float32 rounding."""
+    n_samples, d = bits.shape
+    for n in prange(n_samples):
+        state = np.zeros(d, np.float32)
+        peak = np.zeros(d, np.float32)
+        for t in range(steps):
+            for j in range(d):
+                state[j] = state[j] * beta + np.float32((bits[n, j] >> np.uint64(t)) & np.uint64(1))
+                peak[j] = max(peak[j], state[j])
+        for j in range(d):
+            out[n, j] = peak[j] * np.float32(1.0 + 1e-4)
+
+
+@njit(cache=True)
+def _lif_lanes(a, s, b, beta, theta, subtract, words, low, top, track=True):
+    """k neurons at once (lanes, vectorized) from accumulations a [T, k] (float32 integers),
+    in the reference's float32 operations: I = a * s + b; U = ((beta * U) + I) - S * theta
+    (or ((beta * U) * (1 - S)) + I); S = U > theta. S * theta is exactly 0 or theta, so the
+    branch-free form rounds as the reference. s, b, theta [k]. Writes spike masks words [k]
+    and, when `track`, min_t |U - theta| low [k] and (max_t |U|, max_t |I|) into top [2]."""
+    steps, k = a.shape
+    m = np.empty(k, np.float32)  # lanes beyond k in s, b, theta, words, low are ignored
+    fired = np.zeros(k, np.float32)
+    words[:k] = 0
+    low[:k] = np.inf
+    top_m, top_c = np.float32(0.0), np.float32(0.0)
+    for t in range(steps):
+        bit = np.uint64(1) << np.uint64(t)
+        for c in range(k):
+            cur = a[t, c] * s[c] + b[c]
+            if t == 0:
+                u = cur
+            elif subtract:
+                u = (m[c] * beta + cur) - fired[c] * theta[c]
+            else:
+                u = (m[c] * beta) * (np.float32(1.0) - fired[c]) + cur
+            m[c] = u
+            spike = u > theta[c]
+            fired[c] = np.float32(spike)
+            words[c] |= np.uint64(spike) * bit
+            if track:
+                low[c] = min(low[c], abs(u - theta[c]))
+                top_m, top_c = max(top_m, abs(u)), max(top_c, abs(cur))
+    top[0], top[1] = max(top[0], top_m), max(top[1], top_c)
+
+
+@njit(cache=True, parallel=True)
+def _clean_layer(acc, s, b, beta, theta, subtract, bits, margin, peaks):
+    """Clean spike masks [N, H], margins min_t |U - theta| [N, H], per-sample max |U|, |I|
+    (peaks [N, 2]) from accumulations acc [N, H, T]."""
+    for n in prange(acc.shape[0]):
+        peaks[n] = 0.0
+        _lif_lanes(np.ascontiguousarray(acc[n].T), s, b, beta, theta, subtract, bits[n],
+                   margin[n], peaks[n])
+
+
+@njit(cache=True, inline="always")
+def _record(n, rows, words, k, clean, cnt, idx, val):
+    """Write the trains of rows[:k] that differ from the clean ones as sample n's changes."""
+    out = 0
+    for c in range(k):
+        if words[c] != clean[n, rows[c]]:
+            idx[n, out], val[n, out] = rows[c], words[c]
+            out += 1
+    cnt[n] = out
+
+
+@njit(cache=True, parallel=True)
+def _dense_layer(acc, start, s, b, beta, theta, forced, subtract, full, clean, cnt, idx, val):
+    """Every neuron of samples start:start+c simulated from faulty accumulations acc [c, T, H]."""
+    c, steps, h = acc.shape
+    rows = np.arange(h)
+    for n in prange(c):
+        words = np.empty(h, np.uint64)
+        scratch = np.empty(h, np.float32)
+        _lif_lanes(acc[n], s, b, beta, theta, subtract, words, scratch, np.zeros(2, np.float32),
+                   False)
+        for i in range(h):
+            if forced[i] >= 0:
+                words[i] = full if forced[i] == 1 else np.uint64(0)
+        _record(start + n, rows, words, h, clean, cnt, idx, val)
+
+
+@njit(cache=True, parallel=True)
+def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full, in_clean,
+                  cnt_in, idx_in, val_in, qf_t, w_ptr, w_j, w_d, fmax, margin, eps, clean,
+                  cnt, idx, val):
+    """Spike changes of the neurons whose bound cannot rule a change out (the others keep
+    their clean trains). acc [N, H, T] clean accumulations. Upstream changes: (cnt_in,
+    idx_in, val_in). Weights: qf_t [D, H] faulty, transposed; w_ptr [H + 1], w_j, w_d: per
+    neuron the synapses whose weight changed, and by how much.
+
+    Bound on a neuron's membrane change while its spikes are unchanged (in accumulation
+    units, times the scale): upstream, max_t |sum_k beta^(t-k) dacc[k]| with a subtractive
+    reset (equal resets cancel) or sum_t |dacc[t]| with a zero reset; weights, the larger of
+    the positive and negative sums of dq_j x max_t (beta-filtered input j).
+    """
+    n_samples, h, steps = acc.shape
+    neuron_faults = (forced >= 0).any() or theta_changed.any()
+    has_weight = len(w_j) > 0
+    blocks = min(n_samples, 256)
+    for block in prange(blocks):
+        bound, state = np.empty(h), np.empty(h)  # scratch, reused for the block's samples
+        dacc = np.empty((steps, h), np.float32)
+        a = np.empty((steps, h), np.float32)
+        ak = np.empty((h, steps), np.float32)
+        rows, words = np.empty(h, np.int64), np.empty(h, np.uint64)
+        s_k, b_k = np.empty(h, np.float32), np.empty(h, np.float32)
+        theta_k, low = np.empty(h, np.float32), np.empty(h, np.float32)
+        top = np.zeros(2, np.float32)
+        for n in range(block * n_samples // blocks, (block + 1) * n_samples // blocks):
+            upstream = cnt_in[n]
+            cnt[n] = 0
+            if upstream == 0 and not has_weight and not neuron_faults:
+                continue
+            bound[:] = 0.0
+            if upstream:
+                dacc[:] = 0.0
+                for e in range(upstream):
+                    j, new = idx_in[n, e], val_in[n, e]
+                    old = in_clean[n, j]
+                    for t in range(steps):
+                        bit = np.uint64(1) << np.uint64(t)
+                        if (new ^ old) & bit:
+                            sign = np.float32(1.0) if new & bit else np.float32(-1.0)
+                            for i in range(h):
+                                dacc[t, i] += sign * qf_t[j, i]
+                if subtract:
+                    state[:] = 0.0
+                    for t in range(steps):
+                        for i in range(h):
+                            state[i] = state[i] * beta + dacc[t, i]
+                            bound[i] = max(bound[i], abs(state[i]))
+                else:
+                    for t in range(steps):
+                        for i in range(h):
+                            bound[i] += abs(dacc[t, i])
+            if has_weight:
+                for i in range(h):
+                    pos, neg = 0.0, 0.0
+                    for e in range(w_ptr[i], w_ptr[i + 1]):
+                        f = float(w_d[e]) * float(fmax[n, w_j[e]])
+                        if f > 0:
+                            pos += f
+                        else:
+                            neg -= f
+                    bound[i] += max(pos, neg)
+            k = 0
+            for i in range(h):
+                if forced[i] < 0 and (theta_changed[i] or (
+                        bound[i] > 0.0
+                        and bound[i] * float(s[i]) * (1.0 + 1e-5) >= float(margin[n, i]) - eps)):
+                    rows[k], s_k[k], b_k[k], theta_k[k] = i, s[i], b[i], theta[i]
+                    k += 1
+            if k:
+                for c in range(k):  # neuron-major first: contiguous reads, vectorized adds
+                    row = ak[c]
+                    row[:] = acc[n, rows[c]]
+                    for e in range(w_ptr[rows[c]], w_ptr[rows[c] + 1]):
+                        word, d = in_clean[n, w_j[e]], w_d[e]
+                        if word:
+                            for t in range(steps):
+                                row[t] += d * np.float32((word >> np.uint64(t)) & np.uint64(1))
+                for t in range(steps):  # then time-major lanes
+                    for c in range(k):
+                        a[t, c] = ak[c, t]
+                    if upstream:
+                        for c in range(k):
+                            a[t, c] += dacc[t, rows[c]]
+                _lif_lanes(a[:, :k], s_k, b_k, beta, theta_k, subtract, words, low, top, False)
+            for i in range(h):
+                if forced[i] >= 0:
+                    rows[k], words[k] = i, full if forced[i] == 1 else np.uint64(0)
+                    k += 1
+            _record(n, rows, words, k, clean, cnt, idx, val)
+
+
+@njit(cache=True)
+def _most_spikes(row):
+    """Index of the train with the most spikes (first maximum, as torch.argmax)."""
+    best, arg = -1, 0
+    for k in range(len(row)):
+        word, count = row[k], 0
+        while word:
+            word &= word - np.uint64(1)
+            count += 1
+        if count > best:
+            best, arg = count, k
+    return arg
+
+
+@njit(cache=True)
+def _predict(out):  # [N, C] output spike masks -> predicted class [N]
+    pred = np.empty(out.shape[0], np.int64)
+    for n in range(out.shape[0]):
+        pred[n] = _most_spikes(out[n])
+    return pred
+
+
+@njit(cache=True)
+def _correct_with(clean, cnt, idx, val, clean_pred, y, correct):
+    """Correct predictions once the samples whose output trains changed are re-decided."""
+    total = correct
+    for n in range(clean.shape[0]):
+        if cnt[n]:
+            row = clean[n].copy()
+            for e in range(cnt[n]):
+                row[idx[n, e]] = val[n, e]
+            total += int(_most_spikes(row) == y[n]) - int(clean_pred[n] == y[n])
+    return total
+
+
+# ----- engine -------------------------------------------------------------------------------
+def compiled_supported(cfg: ModelConfig, model: nn.Module) -> bool:
+    """Spike-count readout, LIF in every layer, at most 64 steps."""
+    return (cfg.arch == "snn" and cfg.readout == "count" and cfg.timesteps <= MAX_STEPS
+            and all(isinstance(m, LIF) for m in model.lifs))
+
+
+@contextmanager
+def _torch_threads():
+    """numba's kernels use torch's thread count; starting numba's OpenMP pool can change the
+    count torch sees, so it is put back afterwards."""
+    threads = torch.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _np(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().cpu().numpy().astype(dtype, copy=False))
+
+
+class _Layer:
+    """One layer's clean state: q [H, D], acc [N, H, T], spike masks bits [N, H], margins [N, H],
+    filtered input maxima fmax [N, D], the float rounding allowance eps, and the buffers its
+    spike changes are written to in a trial."""
+
+    def __init__(self, fc: nn.Module, neuron: LIF, q: torch.Tensor, steps: int) -> None:
+        p = neuron.parameters_now()
+        h = q.shape[0]
+        self.q = _np(q)
+        self.s = _np(fc.scale.expand(h) if fc.scale.dim() == 0 else fc.scale)
+        self.b = np.zeros(h, np.float32) if fc.bias is None else _np(fc.bias)  # + 0: same spikes
+        self.beta = np.float32(float(p.beta))
+        self.theta_tensor = p.threshold.detach().cpu()
+        self.theta = np.full(h, self.theta_tensor.item(), np.float32)
+        self.subtract = p.reset == "subtract"
+        self.full = np.uint64((1 << steps) - 1)
+        self.steps = steps
+
+    def accumulate(self, bits: np.ndarray, q: np.ndarray, changes: tuple, start: int = 0,
+                   stop: int | None = None) -> np.ndarray:
+        """Exact accumulations [c, T, H] of samples start:stop of the trains `bits` [N, D]
+        with `changes` applied, through q [H, D]."""
+        stop = len(bits) if stop is None else stop
+        d, steps = bits.shape[1], self.steps
+        out = np.empty((stop - start, steps, q.shape[0]), np.float32)
+        qt = torch.from_numpy(q).t()
+        buf = np.empty((min(CHUNK, stop - start), steps, d), np.float32)
+        for lo in range(start, stop, CHUNK):
+            hi = min(lo + CHUNK, stop)
+            _unpack(bits, *changes, lo, hi, steps, buf)
+            torch.mm(torch.from_numpy(buf[: hi - lo]).view(-1, d), qt,
+                     out=torch.from_numpy(out[lo - start:hi - start]).view(-1, q.shape[0]))
+        return out
+
+    def prepare(self, in_bits: np.ndarray, acc: np.ndarray) -> None:
+        acc = np.ascontiguousarray(acc.transpose(0, 2, 1))  # [N, H, T]: a neuron's steps together
+        n, h = acc.shape[0], acc.shape[1]
+        self.in_bits, self.acc = in_bits, acc
+        self.bits = np.empty((n, h), np.uint64)
+        self.margin = np.empty((n, h), np.float32)
+        peaks = np.empty((n, 2), np.float32)
+        _clean_layer(acc, self.s, self.b, self.beta, self.theta, self.subtract, self.bits,
+                     self.margin, peaks)
+        magnitude = float(peaks[:, 0].max()) + float(peaks[:, 1].max()) + float(self.theta.max())
+        self.eps = ROUNDING_SLACK * self.steps * magnitude * 2.0 ** -24
+        self.fmax = np.empty(in_bits.shape, np.float32)
+        _filtered_max(in_bits, self.steps, self.beta, self.fmax)
+        self.changes = (np.zeros(n, np.int64), np.empty((n, h), np.int64),
+                        np.empty((n, h), np.uint64))
+
+
+def _no_changes(n: int) -> tuple:
+    return np.zeros(n, np.int64), np.empty((n, 0), np.int64), np.empty((n, 0), np.uint64)
+
+
+class CompiledEngine:
+    """Per-trial accuracies identical to the reference engine, by compiled delta simulation."""
+
+    name = "fast"
+
+    @torch.no_grad()
+    def __init__(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
+                 x: torch.Tensor, y: torch.Tensor, eval_seed: int = 0) -> None:
+        with _torch_threads():
+            self._prepare(model, cfg, qw, x, y, eval_seed)
+
+    def _prepare(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
+                 x: torch.Tensor, y: torch.Tensor, eval_seed: int) -> None:
+        steps = cfg.timesteps
+        n, d = len(x), cfg.topology[0]
+        self.y = _np(y, np.int64)
+        self.layers = [_Layer(fc, neuron, qw.q[i], steps)
+                       for i, (fc, neuron) in enumerate(zip(model.fcs, model.lifs))]
+        first = self.layers[0]
+        in_bits = np.empty((n, d), np.uint64)
+        acc = np.empty((n, steps, first.q.shape[0]), np.float32)
+        qt = torch.from_numpy(first.q).t()
+        for rows, xb in eval_batches(cfg, x, eval_seed, torch.device("cpu")):
+            _pack(_np(xb), in_bits[rows])
+            acc[rows] = (xb.reshape(-1, d) @ qt).view(steps, -1, qt.shape[1]).transpose(0, 1).numpy()
+        for i, layer in enumerate(self.layers):
+            if i:
+                acc = layer.accumulate(in_bits, layer.q, _no_changes(n))
+            layer.prepare(in_bits, acc)
+            in_bits = layer.bits
+        self.clean_pred = _predict(self.layers[-1].bits)
+        self.correct = int((self.clean_pred == self.y).sum())
+
+    def _fraction(self, correct: int) -> float:
+        """correct / N rounded as the reference's float32 mean of (pred == y)."""
+        return float(np.float32(correct) / np.float32(len(self.y)))
+
+    def clean_accuracy(self) -> float:
+        return self._fraction(self.correct)
+
+    @torch.no_grad()
+    def accuracy(self, faults: list[LayerFaults]) -> float:
+        if not faults:
+            return self.clean_accuracy()
+        with _torch_threads():
+            return self._faulty_accuracy(faults)
+
+    def _faulty_accuracy(self, faults: list[LayerFaults]) -> float:
+        by_layer = {f.layer - 1: f for f in faults}
+        deepest = max(by_layer)
+        changes = _no_changes(len(self.y))
+        for i in range(min(by_layer), len(self.layers)):
+            changes = self._layer(self.layers[i], by_layer.get(i), changes)
+            if i >= deepest and not changes[0].any():
+                return self.clean_accuracy()
+        last = self.layers[-1]
+        return self._fraction(_correct_with(last.bits, *changes, self.clean_pred, self.y,
+                                            self.correct))
+
+    def _layer(self, layer: _Layer, lf: LayerFaults | None, upstream: tuple) -> tuple:
+        """This layer's spike changes under its faults `lf`, given its input's `upstream`
+        changes; written into (and returned as) `layer.changes`."""
+        h, d = layer.q.shape
+        qf, theta, forced = layer.q, layer.theta, np.full(h, -1, np.int8)
+        if lf is not None:
+            if lf.q is not None:
+                qf = _np(lf.q)
+            if lf.threshold_scale is not None:
+                theta = _np((layer.theta_tensor * lf.threshold_scale.cpu()).clamp(min=1e-6))
+            for mask, value in ((lf.dead, 0), (lf.saturated, 1)):
+                if mask is not None:
+                    forced[_np(mask, np.bool_)] = value
+        rows, cols = np.nonzero(qf != layer.q)
+        n, out = len(layer.acc), layer.changes
+        if upstream[0].sum() > DENSE_FRACTION * n * d or len(rows) > DENSE_FRACTION * h * d:
+            for start in range(0, n, CHUNK):
+                acc = layer.accumulate(layer.in_bits, qf, upstream, start, min(start + CHUNK, n))
+                _dense_layer(acc, start, layer.s, layer.b, layer.beta, theta, forced,
+                             layer.subtract, layer.full, layer.bits, *out)
+            return out
+        w_ptr = np.zeros(h + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=h), out=w_ptr[1:])
+        w_d = (qf[rows, cols] - layer.q[rows, cols]).astype(np.float32)
+        _sparse_layer(layer.acc, layer.s, layer.b, layer.beta, theta, theta != layer.theta,
+                      forced, layer.subtract, layer.full, layer.in_bits, *upstream,
+                      np.ascontiguousarray(qf.T), w_ptr, cols.astype(np.int64), w_d, layer.fmax,
+                      layer.margin, layer.eps, layer.bits, *out)
+        return out
