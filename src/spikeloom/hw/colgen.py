@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from functools import reduce
 
 from spikeloom.hw.instance import Bin, Instance
@@ -38,13 +39,13 @@ def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int) -> list
             continue
         group, ax = [s0], set(src[s0])
         inside = {s0}
+        # neurons whose inputs are all present already (they join for free)
+        ready = {q for v in ax for q in inst.tgt[v] if ok[q] and q != s0 and all(u in ax for u in src[q])}
         while len(group) < ct.outputs:
             room = ct.inputs - len(ax)
-            # neurons already complete: join for free (best pi first)
-            done = [q for v in ax for q in inst.tgt[v]
-                    if ok[q] and q not in inside and all(u in ax for u in src[q])]
-            if done:
-                q = max(done, key=lambda q: pi[q])
+            if ready:  # best pi first
+                q = max(ready, key=lambda q: pi[q])
+                ready.discard(q)
                 group.append(q)
                 inside.add(q)
                 continue
@@ -75,7 +76,13 @@ def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int) -> list
                 break
             group.append(best_q)
             inside.add(best_q)
-            ax.update(src[best_q])
+            ready.discard(best_q)
+            new = [u for u in src[best_q] if u not in ax]
+            ax.update(new)
+            for u in new:
+                for r in inst.tgt[u]:
+                    if ok[r] and r not in inside and all(w in ax for w in src[r]):
+                        ready.add(r)
         for q in free:  # neurons without inputs fill the spare outputs
             if len(group) >= ct.outputs:
                 break
@@ -205,7 +212,8 @@ class _Master:
 
 def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, workers: int = 2, *,
                       seeds: int = 1000, pricing_time: float = 20.0, smooth: float = 0.5,
-                      target: float | None = None
+                      target: float | Callable[[], float] | None = None,
+                      on_bound: Callable[[float], None] | None = None
                       ) -> tuple[float, dict[str, float], list[tuple[int, tuple[int, ...]]]]:
     """(valid lower bound on area, info, generated columns). Bound 0 when GLOP is missing.
 
@@ -216,7 +224,8 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     bound at its duals and adds its column where that improves the LP; the master's
     degenerate duals alone gave alpha 1.04-1.06 on preset A for minutes while the LP value
     did not move. Stops when the bound reaches `target` (the incumbent's area), when the
-    LP is proven optimal, or after `time_limit` s. The start mapping's columns are kept
+    LP is proven optimal, or after `time_limit` s. `target` may be a callable (an incumbent
+    another process is still improving); `on_bound` sees every improved (rounded) bound. The start mapping's columns are kept
     out of the master (at a near-optimal start the master stays degenerate at the start's
     value: preset A stuck at 17.0 for 25 s) and only returned with the others."""
     t_end = time.perf_counter() + time_limit
@@ -225,6 +234,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     k_max = inst.n  # every used crossbar holds a neuron
     if start:
         k_max = min(k_max, sum(types[b.type].cost for b in start) // min(t.cost for t in types))
+    goal = None if target is None else (target if callable(target) else (lambda: target))
     master = _Master(inst)
     if not master.ok:
         return 0.0, {}, []
@@ -294,11 +304,13 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         lb_here = max(sum(pi) / alpha, sum(pi) - k_max * excess)
         if lb_here > best_lb + 1e-9:
             best_lb, center = lb_here, pi
+            if on_bound is not None:
+                on_bound(g * math.ceil(best_lb / g - 1e-6))
         if pi is pi_lp and not added and alpha <= 1.0 + 1e-6:  # LP optimal: bound = LP value
             best_lb = max(best_lb, lp_value)
             proven_lp = True
             break
-        if target is not None and g * math.ceil(best_lb / g - 1e-6) >= target:
+        if goal is not None and g * math.ceil(best_lb / g - 1e-6) >= goal():
             break
         added += price_greedy(pi, pi_lp)  # columns near the smoothed point
         if not added:  # mis-pricing: move the pricing point towards the LP duals

@@ -78,7 +78,8 @@ def _ov(n: int, cap: int) -> int:
     return n - cap if n > cap else 0
 
 
-def _search(st: _State, t_end: float, rng: random.Random, max_iters: int) -> bool:
+def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
+            stop: Callable[[], bool] | None = None) -> bool:
     """Tabu search to overflow 0; True when reached."""
     inst = st.inst
     src = st.src
@@ -92,7 +93,7 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int) -> boo
         it += 1
         if best_plain == 0:
             return True
-        if it % 32 == 0 and time.perf_counter() > t_end:
+        if it % 32 == 0 and (time.perf_counter() > t_end or (stop is not None and stop())):
             return False
         bad = [j for j in range(st.k) if len(st.cnt[j]) > cap]
         best_d, moves = None, []
@@ -156,18 +157,24 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int) -> boo
 
 
 def eliminate(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0,
-              max_iters: int = 5000, target: int = 0,
+              max_iters: int = 5000, target: int | Callable[[], int] = 0,
               log: Callable[[list[Bin]], None] | None = None) -> list[Bin]:
     """Fewer crossbars than `bins` where the local search finds them (homogeneous libraries
     only; otherwise `bins` unchanged). Stops at `target` crossbars or after `time_limit` s;
-    `log` sees every improved mapping."""
+    `log` sees every improved mapping. `target` may be a callable (a bound that another
+    process is still raising)."""
     if len(inst.types) != 1 or not bins:
         return bins
     ct = inst.types[0]
     t_end = time.perf_counter() + time_limit
     rng = random.Random(seed)
     best = [list(b.neurons) for b in bins]
-    while time.perf_counter() < t_end and len(best) - 1 >= max(1, target):
+    goal = target if callable(target) else (lambda: target)
+
+    def stop() -> bool:
+        return len(best) <= goal()
+
+    while time.perf_counter() < t_end and not stop() and len(best) > 1:
         k = len(best) - 1
         if inst.n > k * ct.outputs or (ct.count is not None and k > ct.count):
             break
@@ -182,10 +189,81 @@ def eliminate(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0,
             j = min(room, key=lambda j: (_ov(st.axons_after(j, (), inst.src[p]), ct.inputs)
                                          - st.over(j), st.axons_after(j, (), inst.src[p]), rng.random()))
             st.add(p, j)
-        if _search(st, t_end, rng, max_iters):
+        if _search(st, t_end, rng, max_iters, stop):
             cand = [sorted(m) for m in st.members if m]
             if inst.is_valid([Bin(0, tuple(g)) for g in cand]):
                 best = cand
                 if log is not None:
                     log([Bin(0, tuple(g)) for g in best])
     return [Bin(0, tuple(g)) for g in best]
+
+
+class BackgroundElimination:
+    """`eliminate` in a forked child process (a second core), next to the column
+    generation in the parent. Shared values: the child's crossbar count (the parent's
+    column generation stops once its bound reaches it) and the parent's bound in crossbars
+    (the child stops once its count reaches it). Without fork, it runs in the foreground."""
+
+    def __init__(self, inst: Instance, bins: list[Bin], time_limit: float, seed: int, bound: int) -> None:
+        import multiprocessing as mp
+
+        self.inst = inst
+        self.bins = bins
+        self.t_end = time.perf_counter() + time_limit
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:
+            ctx = None
+        if ctx is None:
+            self.proc = None
+            self.bins = eliminate(inst, bins, time_limit, seed=seed, target=bound)
+            self.count = None
+            return
+        self.count = ctx.Value("i", len(bins))
+        self.bound = ctx.Value("i", bound)
+        self.recv, send = ctx.Pipe(duplex=False)
+
+        def child() -> None:
+            def log(b: list[Bin]) -> None:
+                send.send([x.neurons for x in b])
+                self.count.value = len(b)
+
+            eliminate(inst, bins, time_limit, seed=seed, target=lambda: self.bound.value, log=log)
+            send.send(None)
+            send.close()
+
+        self.proc = ctx.Process(target=child, daemon=True)
+        self.proc.start()
+        send.close()
+
+    def crossbars(self) -> int:
+        """The child's best crossbar count so far."""
+        return len(self.bins) if self.count is None else self.count.value
+
+    def raise_bound(self, crossbars: int) -> None:
+        if self.proc is not None and crossbars > self.bound.value:
+            self.bound.value = crossbars
+
+    def result(self) -> list[Bin]:
+        """Waits for the child (its own time limit) and returns its best mapping."""
+        if self.proc is None:
+            return self.bins
+        best = self.bins
+        while True:
+            wait = max(0.0, self.t_end - time.perf_counter()) + 5.0
+            if not self.recv.poll(wait):
+                break
+            try:
+                msg = self.recv.recv()
+            except EOFError:
+                break
+            if msg is None:
+                break
+            cand = [Bin(0, tuple(ns)) for ns in msg]
+            if self.inst.is_valid(cand):
+                best = cand
+        self.proc.join(timeout=5.0)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join()
+        return best
