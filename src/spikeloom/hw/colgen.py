@@ -242,10 +242,13 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         master.add(min(inst.allowed[p], key=lambda t: types[t].cost), (p,))
     extra = [(b.type, tuple(sorted(b.neurons))) for b in start]
 
+    per_type = max(30, seeds // len(types))  # mixed libraries: fewer seeds per size
+    phase1_end = time.perf_counter() + 0.5 * time_limit  # leave time for exact pricing
+
     def price_greedy(pi_at: list[float], pi_lp: list[float]) -> int:
         n_added = 0
         for t, ct in enumerate(types):
-            for col in _greedy_columns(inst, t, pi_at, seeds=seeds):
+            for col in _greedy_columns(inst, t, pi_at, seeds=per_type):
                 if sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6):
                     n_added += master.add(t, col)
         return n_added
@@ -270,7 +273,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
                 cur = pi_lp
                 added = price_greedy(cur, pi_lp)
             sep = cur
-            if added:
+            if added and time.perf_counter() < phase1_end:
                 continue
             phase = 2
         else:
@@ -285,19 +288,13 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         alpha = 1.0
         excess = 0.0  # max over sizes of (best column value - its cost), Lagrangian form
         added = 0
-        complete = True
         for t, ct in enumerate(types):
-            limit = min(max(0.05, t_end - time.perf_counter()), pricing_time)
+            limit = min(max(0.05, (t_end - time.perf_counter()) / (len(types) - t)), pricing_time)
             col, ub = _exact_pricing(inst, t, pi, limit, workers)
             alpha = max(alpha, ub / ct.cost)
             excess = max(excess, ub - ct.cost)
             if col and sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6):
                 added += master.add(t, col)
-            if time.perf_counter() >= t_end and t + 1 < len(types):
-                complete = False
-                break
-        if not complete:
-            break
         # Farley: pi / alpha is dual feasible. Lagrangian: an optimal mapping uses at most
         # k_max crossbars (no more than the start's area allows), each covering at most
         # its cost + excess of dual value

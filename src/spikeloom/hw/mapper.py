@@ -24,7 +24,7 @@ from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
 METHODS = ("axon-sharing", "mcc")
 MAX_FULL_MODEL_CELLS = 120_000  # neuron-slot pairs above which only LNS runs
 ELIM_SHARE = 0.35  # of the area stage's budget: crossbar elimination (homogeneous libraries, 1 worker)
-PARALLEL_SHARE = 0.85  # with 2+ workers: elimination and column generation side by side
+PARALLEL_SHARE = 0.95  # with 2+ workers: elimination and column generation side by side
 COLGEN_SHARE = 0.7  # of the area stage's budget: the bound is the weak side (C: 13 -> 20 at 0.45 -> 0.7, mappings unchanged)
 
 
