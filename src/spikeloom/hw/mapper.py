@@ -250,7 +250,8 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                     lb = max(lb, value)
                 say(f"{st}: CP-SAT {out.status} value {value} bound {lb}")
             elif not use_full:
-                notes.append(f"{st}: network too large for the full CP-SAT model; LNS only, bound is independent")
+                notes.append(f"{st}: network too large for the full CP-SAT model; heuristic search only "
+                             "(elimination, LNS), bound is independent")
             if value <= lb:
                 status = "OPTIMAL"
             reports.append(StageReport(st, value, lb, _gap(value, lb), status))
