@@ -91,7 +91,7 @@ def test_sparse_path_equals_dense_resimulation(trained, digits):
     qw = quantize_model(model, 8)
     engine = CompiledEngine(apply_quantized(model, qw), cfg, qw, digits.x_test, digits.y_test)
     layer, n = engine.layers[0], len(digits.y_test)
-    busy = int(layer.fmax.sum(0).argmax())  # the input that spikes most
+    busy = int(layer.fmax_t.sum(1).argmax())  # the input that spikes most
     q = torch.tensor(layer.q, dtype=torch.int64)
     q[3, busy] = q[3, busy] ^ 64
     faults = LayerFaults(1, q=q)

@@ -39,6 +39,19 @@ CHUNK = 500  # samples per dense GEMM
 # A layer's spike changes are (cnt [N], idx [N, H], val [N, H]): sample n has cnt[n] changed
 # trains, of neurons idx[n, :cnt[n]], whose new masks are val[n, :cnt[n]].
 
+_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_POSITION = np.zeros(64, np.int64)  # bit position of a power of two, by de Bruijn hashing
+for _t in range(64):
+    _POSITION[((1 << _t) * 0x03F79D71B4CB0A89 & (2 ** 64 - 1)) >> 58] = _t
+
+
+@njit(cache=True, inline="always")
+def _lowest(word):
+    """(lowest set bit of a nonzero word, as a mask; its position)."""
+    bit = word & (~word + np.uint64(1))
+    return bit, _POSITION[(bit * _DEBRUIJN) >> np.uint64(58)]
+
+
 @njit(cache=True, parallel=True)
 def _pack(x, bits):  # x [T, c, D] float32 0/1 -> bits [c, D] (bit t = step t)
     steps, c, d = x.shape
@@ -68,7 +81,8 @@ def _unpack(bits, cnt, idx, val, start, stop, steps, out):
 
 @njit(cache=True, parallel=True)
 def _filtered_max(bits, steps, beta, out):
-    """max_t sum_k beta^(t-k) x[k] of every train [N, D], with slack for float32 rounding."""
+    """max_t sum_k beta^(t-k) x[k] of every train bits [N, D] -> out [D, N], with slack for
+    float32 rounding."""
     n_samples, d = bits.shape
     for n in prange(n_samples):
         state = np.zeros(d, np.float32)
@@ -78,7 +92,7 @@ def _filtered_max(bits, steps, beta, out):
                 state[j] = state[j] * beta + np.float32((bits[n, j] >> np.uint64(t)) & np.uint64(1))
                 peak[j] = max(peak[j], state[j])
         for j in range(d):
-            out[n, j] = peak[j] * np.float32(1.0 + 1e-4)
+            out[j, n] = peak[j] * np.float32(1.0 + 1e-4)
 
 
 @njit(cache=True)
@@ -115,13 +129,14 @@ def _lif_lanes(a, s, b, beta, theta, subtract, words, low, top, track=True):
 
 
 @njit(cache=True, parallel=True)
-def _clean_layer(acc, s, b, beta, theta, subtract, bits, margin, peaks):
-    """Clean spike masks [N, H], margins min_t |U - theta| [N, H], per-sample max |U|, |I|
-    (peaks [N, 2]) from accumulations acc [N, H, T]."""
-    for n in prange(acc.shape[0]):
+def _clean_layer(g, s, b, beta, theta, subtract, acc, bits, margin, peaks):
+    """Clean pass of c samples from their accumulations g [c, T, H] (any strides): writes
+    acc [c, T, H] (the same numbers, contiguous), spike masks bits [c, H], margins
+    min_t |U - theta| [c, H] and per-sample (max |U|, max |I|) peaks [c, 2]."""
+    for n in prange(g.shape[0]):
+        acc[n] = g[n]
         peaks[n] = 0.0
-        _lif_lanes(np.ascontiguousarray(acc[n].T), s, b, beta, theta, subtract, bits[n],
-                   margin[n], peaks[n])
+        _lif_lanes(acc[n], s, b, beta, theta, subtract, bits[n], margin[n], peaks[n])
 
 
 @njit(cache=True, inline="always")
@@ -153,48 +168,64 @@ def _dense_layer(acc, start, s, b, beta, theta, forced, subtract, full, clean, c
 
 @njit(cache=True, parallel=True)
 def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full, in_clean,
-                  cnt_in, idx_in, val_in, qf_t, w_ptr, w_j, w_d, fmax, margin, eps, clean,
+                  cnt_in, idx_in, val_in, qf_t, w_ptr, w_j, w_d, fmax_t, margin, eps, clean,
                   cnt, idx, val):
     """Spike changes of the neurons whose bound cannot rule a change out (the others keep
-    their clean trains). acc [N, H, T] clean accumulations. Upstream changes: (cnt_in,
+    their clean trains). acc [N, T, H] clean accumulations. Upstream changes: (cnt_in,
     idx_in, val_in). Weights: qf_t [D, H] faulty, transposed; w_ptr [H + 1], w_j, w_d: per
-    neuron the synapses whose weight changed, and by how much.
+    neuron the synapses whose weight changed, and by how much; fmax_t [D, N] the largest
+    beta-filtered value of each input train.
 
     Bound on a neuron's membrane change while its spikes are unchanged (in accumulation
     units, times the scale): upstream, max_t |sum_k beta^(t-k) dacc[k]| with a subtractive
     reset (equal resets cancel) or sum_t |dacc[t]| with a zero reset; weights, the larger of
     the positive and negative sums of dq_j x max_t (beta-filtered input j).
     """
-    n_samples, h, steps = acc.shape
-    neuron_faults = (forced >= 0).any() or theta_changed.any()
-    has_weight = len(w_j) > 0
+    n_samples, steps, h = acc.shape
+    every = np.arange(h)
+    forced_rows = np.nonzero(forced >= 0)[0]
+    active = np.nonzero((w_ptr[1:] > w_ptr[:-1]) | theta_changed)[0]
+    slot = np.full(h, -1, np.int64)
+    slot[active] = np.arange(len(active))
+    # weight part of the bound for every (active neuron, sample): streams rows of fmax_t
+    weight_bound = np.zeros((len(active), n_samples), np.float32)
+    for r in prange(len(active)):
+        pos, neg = np.zeros(n_samples, np.float32), np.zeros(n_samples, np.float32)
+        for e in range(w_ptr[active[r]], w_ptr[active[r] + 1]):
+            d = w_d[e]
+            if d > 0:
+                pos += d * fmax_t[w_j[e]]
+            else:
+                neg -= d * fmax_t[w_j[e]]
+        weight_bound[r] = np.maximum(pos, neg) * np.float32(1.0 + 1e-5)
     blocks = min(n_samples, 256)
     for block in prange(blocks):
         bound, state = np.empty(h), np.empty(h)  # scratch, reused for the block's samples
         dacc = np.empty((steps, h), np.float32)
         a = np.empty((steps, h), np.float32)
-        ak = np.empty((h, steps), np.float32)
         rows, words = np.empty(h, np.int64), np.empty(h, np.uint64)
+        every_word = np.empty(h, np.uint64)
+        change = np.empty(steps, np.float32)
         s_k, b_k = np.empty(h, np.float32), np.empty(h, np.float32)
         theta_k, low = np.empty(h, np.float32), np.empty(h, np.float32)
         top = np.zeros(2, np.float32)
         for n in range(block * n_samples // blocks, (block + 1) * n_samples // blocks):
             upstream = cnt_in[n]
             cnt[n] = 0
-            if upstream == 0 and not has_weight and not neuron_faults:
+            if upstream == 0 and len(active) == 0 and len(forced_rows) == 0:
                 continue
-            bound[:] = 0.0
             if upstream:
+                bound[:] = 0.0
                 dacc[:] = 0.0
                 for e in range(upstream):
                     j, new = idx_in[n, e], val_in[n, e]
-                    old = in_clean[n, j]
-                    for t in range(steps):
-                        bit = np.uint64(1) << np.uint64(t)
-                        if (new ^ old) & bit:
-                            sign = np.float32(1.0) if new & bit else np.float32(-1.0)
-                            for i in range(h):
-                                dacc[t, i] += sign * qf_t[j, i]
+                    flips = new ^ in_clean[n, j]
+                    while flips:  # each changed step of input j: + or - its column
+                        bit, t = _lowest(flips)
+                        sign = np.float32(1.0) if new & bit else np.float32(-1.0)
+                        for i in range(h):
+                            dacc[t, i] += sign * qf_t[j, i]
+                        flips ^= bit
                 if subtract:
                     state[:] = 0.0
                     for t in range(steps):
@@ -205,43 +236,55 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                     for t in range(steps):
                         for i in range(h):
                             bound[i] += abs(dacc[t, i])
-            if has_weight:
-                for i in range(h):
-                    pos, neg = 0.0, 0.0
-                    for e in range(w_ptr[i], w_ptr[i + 1]):
-                        f = float(w_d[e]) * float(fmax[n, w_j[e]])
-                        if f > 0:
-                            pos += f
-                        else:
-                            neg -= f
-                    bound[i] += max(pos, neg)
+            scan = every if upstream else active  # without upstream changes only these can change
             k = 0
-            for i in range(h):
-                if forced[i] < 0 and (theta_changed[i] or (
-                        bound[i] > 0.0
-                        and bound[i] * float(s[i]) * (1.0 + 1e-5) >= float(margin[n, i]) - eps)):
+            for r in range(len(scan)):
+                i = scan[r]
+                if forced[i] >= 0:
+                    continue
+                limit = bound[i] if upstream else 0.0
+                if slot[i] >= 0:
+                    limit += weight_bound[slot[i], n]
+                if theta_changed[i] or (
+                        limit > 0.0
+                        and limit * float(s[i]) * (1.0 + 1e-5) >= float(margin[n, i]) - eps):
                     rows[k], s_k[k], b_k[k], theta_k[k] = i, s[i], b[i], theta[i]
                     k += 1
             if k:
-                for c in range(k):  # neuron-major first: contiguous reads, vectorized adds
-                    row = ak[c]
-                    row[:] = acc[n, rows[c]]
+                whole = 4 * k >= h  # most neurons: simulate the whole sample, h lanes, no gathers
+                if whole:
+                    a[:] = acc[n]
+                    if upstream:
+                        a += dacc
+                else:  # a few: gather them into k lanes
+                    for t in range(steps):
+                        for c in range(k):
+                            a[t, c] = acc[n, t, rows[c]]
+                        if upstream:
+                            for c in range(k):
+                                a[t, c] += dacc[t, rows[c]]
+                for c in range(k):  # the candidates' weight faults, on their clean inputs
+                    if w_ptr[rows[c] + 1] == w_ptr[rows[c]]:
+                        continue
+                    change[:] = 0.0  # contiguous in time: vectorized adds
                     for e in range(w_ptr[rows[c]], w_ptr[rows[c] + 1]):
                         word, d = in_clean[n, w_j[e]], w_d[e]
                         if word:
                             for t in range(steps):
-                                row[t] += d * np.float32((word >> np.uint64(t)) & np.uint64(1))
-                for t in range(steps):  # then time-major lanes
+                                change[t] += d * np.float32((word >> np.uint64(t)) & np.uint64(1))
+                    lane = rows[c] if whole else c
+                    for t in range(steps):
+                        a[t, lane] += change[t]
+                if whole:
+                    _lif_lanes(a, s, b, beta, theta, subtract, every_word, low, top, False)
                     for c in range(k):
-                        a[t, c] = ak[c, t]
-                    if upstream:
-                        for c in range(k):
-                            a[t, c] += dacc[t, rows[c]]
-                _lif_lanes(a[:, :k], s_k, b_k, beta, theta_k, subtract, words, low, top, False)
-            for i in range(h):
-                if forced[i] >= 0:
-                    rows[k], words[k] = i, full if forced[i] == 1 else np.uint64(0)
-                    k += 1
+                        words[c] = every_word[rows[c]]  # other lanes lack their weight faults
+                else:
+                    _lif_lanes(a[:, :k], s_k, b_k, beta, theta_k, subtract, words, low, top,
+                               False)
+            for i in forced_rows:
+                rows[k], words[k] = i, full if forced[i] == 1 else np.uint64(0)
+                k += 1
             _record(n, rows, words, k, clean, cnt, idx, val)
 
 
@@ -304,8 +347,8 @@ def _np(t: torch.Tensor, dtype=np.float32) -> np.ndarray:
 
 
 class _Layer:
-    """One layer's clean state: q [H, D], acc [N, H, T], spike masks bits [N, H], margins [N, H],
-    filtered input maxima fmax [N, D], the float rounding allowance eps, and the buffers its
+    """One layer's clean state: q [H, D], acc [N, T, H], spike masks bits [N, H], margins [N, H],
+    filtered input maxima fmax_t [D, N], the float rounding allowance eps, and the buffers its
     spike changes are written to in a trial."""
 
     def __init__(self, fc: nn.Module, neuron: LIF, q: torch.Tensor, steps: int) -> None:
@@ -337,21 +380,29 @@ class _Layer:
                      out=torch.from_numpy(out[lo - start:hi - start]).view(-1, q.shape[0]))
         return out
 
-    def prepare(self, in_bits: np.ndarray, acc: np.ndarray) -> None:
-        acc = np.ascontiguousarray(acc.transpose(0, 2, 1))  # [N, H, T]: a neuron's steps together
-        n, h = acc.shape[0], acc.shape[1]
-        self.in_bits, self.acc = in_bits, acc
+    def allocate(self, n: int) -> None:
+        h = self.q.shape[0]
+        self.acc = np.empty((n, self.steps, h), np.float32)
         self.bits = np.empty((n, h), np.uint64)
         self.margin = np.empty((n, h), np.float32)
-        peaks = np.empty((n, 2), np.float32)
-        _clean_layer(acc, self.s, self.b, self.beta, self.theta, self.subtract, self.bits,
-                     self.margin, peaks)
-        magnitude = float(peaks[:, 0].max()) + float(peaks[:, 1].max()) + float(self.theta.max())
-        self.eps = ROUNDING_SLACK * self.steps * magnitude * 2.0 ** -24
-        self.fmax = np.empty(in_bits.shape, np.float32)
-        _filtered_max(in_bits, self.steps, self.beta, self.fmax)
+        self.peaks = np.empty((n, 2), np.float32)
         self.changes = (np.zeros(n, np.int64), np.empty((n, h), np.int64),
                         np.empty((n, h), np.uint64))
+
+    def clean(self, rows: slice, g: np.ndarray) -> None:
+        """Clean pass of samples `rows` from their accumulations g [c, T, H]."""
+        _clean_layer(g, self.s, self.b, self.beta, self.theta, self.subtract, self.acc[rows],
+                     self.bits[rows], self.margin[rows], self.peaks[rows])
+
+    def finish(self, in_bits: np.ndarray) -> None:
+        """Rounding allowance and filtered input maxima, once every sample's clean pass ran."""
+        self.in_bits = in_bits
+        if np.abs(self.acc).max() < 2 ** 15:  # exact in int16: half the memory traffic per pair
+            self.acc = self.acc.astype(np.int16)
+        top = self.peaks.max(0)
+        self.eps = ROUNDING_SLACK * self.steps * float(top.sum() + self.theta.max()) * 2.0 ** -24
+        self.fmax_t = np.empty(in_bits.shape[::-1], np.float32)
+        _filtered_max(in_bits, self.steps, self.beta, self.fmax_t)
 
 
 def _no_changes(n: int) -> tuple:
@@ -376,17 +427,22 @@ class CompiledEngine:
         self.y = _np(y, np.int64)
         self.layers = [_Layer(fc, neuron, qw.q[i], steps)
                        for i, (fc, neuron) in enumerate(zip(model.fcs, model.lifs))]
+        for layer in self.layers:
+            layer.allocate(n)
         first = self.layers[0]
         in_bits = np.empty((n, d), np.uint64)
-        acc = np.empty((n, steps, first.q.shape[0]), np.float32)
         qt = torch.from_numpy(first.q).t()
         for rows, xb in eval_batches(cfg, x, eval_seed, torch.device("cpu")):
             _pack(_np(xb), in_bits[rows])
-            acc[rows] = (xb.reshape(-1, d) @ qt).view(steps, -1, qt.shape[1]).transpose(0, 1).numpy()
+            g = (xb.reshape(-1, d) @ qt).view(steps, -1, qt.shape[1]).numpy()  # [T, c, H]
+            first.clean(rows, g.transpose(1, 0, 2))
         for i, layer in enumerate(self.layers):
             if i:
-                acc = layer.accumulate(in_bits, layer.q, _no_changes(n))
-            layer.prepare(in_bits, acc)
+                for start in range(0, n, CHUNK):
+                    rows = slice(start, min(start + CHUNK, n))
+                    layer.clean(rows, layer.accumulate(in_bits, layer.q, _no_changes(n),
+                                                       rows.start, rows.stop))
+            layer.finish(in_bits)
             in_bits = layer.bits
         self.clean_pred = _predict(self.layers[-1].bits)
         self.correct = int((self.clean_pred == self.y).sum())
@@ -443,6 +499,6 @@ class CompiledEngine:
         w_d = (qf[rows, cols] - layer.q[rows, cols]).astype(np.float32)
         _sparse_layer(layer.acc, layer.s, layer.b, layer.beta, theta, theta != layer.theta,
                       forced, layer.subtract, layer.full, layer.in_bits, *upstream,
-                      np.ascontiguousarray(qf.T), w_ptr, cols.astype(np.int64), w_d, layer.fmax,
+                      np.ascontiguousarray(qf.T), w_ptr, cols.astype(np.int64), w_d, layer.fmax_t,
                       layer.margin, layer.eps, layer.bits, *out)
         return out
