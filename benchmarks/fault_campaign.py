@@ -12,6 +12,7 @@ the last line is JSON with `speedup` (reference wall time / fast wall time) and 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -21,6 +22,7 @@ import torch
 from spikeloom.data import load_dataset
 from spikeloom.errors import DataError
 from spikeloom.faults import CampaignConfig, run_campaign
+from spikeloom.faults.campaign import ENGINES
 from spikeloom.quant import apply_quantized, quantize_model
 from spikeloom.snn import build_model, load_checkpoint
 from spikeloom.spec import ModelConfig, TrainConfig
@@ -54,8 +56,8 @@ def get_model(args: argparse.Namespace):
                                                f"{args.train_subset or 60000} images")
 
 
-def timed(model, cfg, x, y, engine: str, trials: int):
-    cc = CampaignConfig(bers=(1e-4, 1e-3), trials=trials, scope="model", engine=engine)
+def timed(model, cfg, x, y, engine: str, trials: int, bers=(1e-4, 1e-3)):
+    cc = CampaignConfig(bers=bers, trials=trials, scope="model", engine=engine)
     wall, cpu = time.perf_counter(), time.process_time()
     res = run_campaign(model, cfg, x, y, cc, eval_seed=0)
     return res, time.perf_counter() - wall, time.process_time() - cpu
@@ -83,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     qmodel = apply_quantized(model, quantize_model(model, 8))  # int8 PTQ, shared by both
     print(f"model: {cfg.name} ({origin}); {len(y)} test images; device "
           f"{next(qmodel.parameters()).device}; {torch.get_num_threads()} threads", flush=True)
+    # Warm-up on 200 images: the compiled engine's kernels are JIT-compiled on first use and
+    # cached on disk (a cold cache costs about a minute once); torch warms its kernels too.
+    warm = {e: timed(qmodel, cfg, x[:200], y[:200], e, 1, (1e-3, 1e-1))[1] for e in ENGINES}
+    print(f"warm-up:   fast {warm['fast']:.1f} s, reference {warm['reference']:.1f} s", flush=True)
     fast, fast_s, fast_cpu = timed(qmodel, cfg, x, y, "fast", args.trials)
     print(f"fast:      {fast_s:8.1f} s wall, {fast_cpu:8.1f} s CPU", flush=True)
     ref, ref_s, ref_cpu = timed(qmodel, cfg, x, y, "reference", args.trials)
@@ -100,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "reference_s_per_trial": round(ref_s / trials, 3), "fast_s_per_trial": round(fast_s / trials, 3),
         "speedup": round(ref_s / fast_s, 2), "cpu_speedup": round(ref_cpu / fast_cpu, 2),
         "identical": identical, "clean_accuracy": fast.clean_accuracy,
+        "numba": importlib.util.find_spec("numba") is not None,
         "device": str(next(qmodel.parameters()).device), "threads": torch.get_num_threads(),
     }))
     return 0 if identical else 1

@@ -83,9 +83,10 @@ class PrefixEngine:
 
 def make_fast_engine(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights, x: torch.Tensor,
                      y: torch.Tensor, eval_seed: int = 0):
-    """The fastest exact engine for this model: `CompiledEngine` (when numba is installed),
+    """The fastest exact engine for this model: `CompiledEngine` (CPU, numba installed),
     `DeltaEngine` or `PrefixEngine`."""
-    if cfg.encoding in ("rate", "latency") and exact_accumulations(cfg, qw):
+    on_cpu = _device(model).type == "cpu"
+    if on_cpu and cfg.encoding in ("rate", "latency") and exact_accumulations(cfg, qw):
         try:
             from spikeloom.faults.compiled import CompiledEngine, compiled_supported  # noqa: PLC0415
         except ImportError:  # numba is an optional extra
