@@ -1,5 +1,6 @@
 """The co-design pipeline behind `spikeloom search` and `spikeloom run`: search, then
-figures and the HTML report; `run` adds explanations and crossbar mapping of the chosen SNN.
+figures and the HTML report; `run` adds explanations and crossbar mapping of the chosen SNN,
+and (opt-in) an architecture search on the same dataset.
 
 Pure orchestration: each stage's work lives in its own package; this module only passes
 result dictionaries along and collects report sections.
@@ -23,6 +24,7 @@ from spikeloom.report.figures import chosen_snn, search_figures
 from spikeloom.report.html import esc, fmt, table
 from spikeloom.report.search_report import config_table, figures_section, metadata, overview
 from spikeloom.search.config import SearchConfig
+from spikeloom.search.nas.stage import NasStage
 from spikeloom.search.staged import SearchResult
 
 
@@ -38,6 +40,7 @@ class RunOptions:
     map_crossbars: bool = False
     map_time_limit: float = 20.0
     progress: bool = False
+    nas: NasStage = NasStage()
 
 
 def run_metadata(scfg: SearchConfig, opts: RunOptions, started: str, seconds: dict[str, float]
@@ -77,6 +80,11 @@ def run_pipeline(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
         figures_section("Figures", figures, "figures"),
         config_table(summary),
     ]
+    if opts.nas.enabled:
+        t = time.perf_counter()
+        section, summary["nas"] = nas_stage(scfg, data, out, opts, log)
+        sections.append(section)
+        seconds["nas"] = time.perf_counter() - t
     # The selected SNN; on FAIL the most accurate one, so the report still shows what it does.
     focus = chosen_snn(summary)
     if opts.explain and focus is not None:
@@ -100,6 +108,21 @@ def run_pipeline(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
     summary["report"] = str(report)
     write_summary(out, summary)
     return summary
+
+
+def nas_stage(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
+              log: Callable[[str], None]) -> tuple[Section, dict[str, Any]]:
+    """A small architecture search on the run's dataset (`opts.nas`), in `out/nas`; its
+    report section and summary (as `spikeloom nas` writes them)."""
+    from spikeloom.search.nas.report import nas_section  # noqa: PLC0415
+    from spikeloom.search.nas.stage import nas_config  # noqa: PLC0415
+    from spikeloom.search.nas.study import run_nas, summarize  # noqa: PLC0415
+
+    ncfg = nas_config(scfg, opts.nas)
+    log(f"architecture search: {ncfg.strategy}, {ncfg.n_trials} trials, {ncfg.fidelity.kind} fidelity")
+    result = run_nas(ncfg, data, out / "nas", progress=opts.progress, log=log)
+    summary = summarize(result, out / "nas")
+    return nas_section(summary, out / "figures"), summary
 
 
 def explain_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spikeloom.cli.common import add_data_dir, add_quiet, add_seed, say, show_progress
+
+if TYPE_CHECKING:  # annotations only: the CLI imports torch-heavy packages lazily
+    from spikeloom.search.nas.stage import NasStage
 
 
 def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], trials: int,
@@ -65,8 +69,10 @@ def search_config_from(args: argparse.Namespace, data) -> object:
         energy_precision=args.energy_precision, seed=args.seed)
 
 
-def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_crossbars: bool) -> dict:
-    """Shared by `search` and `run`: validate, then run the pipeline and print the verdict."""
+def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_crossbars: bool,
+            nas: NasStage | None = None) -> dict:
+    """Shared by `search` and `run`: validate, then run the pipeline and print the verdict.
+    `nas`: a `NasStage` (run only; None = no architecture search)."""
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.io import prepare_out_dir  # noqa: PLC0415
     from spikeloom.pipeline import RunOptions, run_pipeline  # noqa: PLC0415
@@ -76,6 +82,14 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
     data = load_dataset(args.dataset, args.data_dir)
     scfg = search_config_from(args, data)
     check_fits(ModelConfig(arch="ann", topology=scfg.topology), data)
+    if nas is None:
+        from spikeloom.search.nas.stage import NasStage  # noqa: PLC0415
+
+        nas = NasStage()
+    if nas.enabled:
+        from spikeloom.search.nas.stage import nas_config  # noqa: PLC0415
+
+        nas_config(scfg, nas)  # validate the space file and objectives before writing anything
     if args.strategy == "optuna" and args.storage:
         from spikeloom.search.multiobjective import open_storage  # noqa: PLC0415
 
@@ -83,7 +97,7 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
     out = prepare_out_dir(out_dir)
     opts = RunOptions(strategy=args.strategy, n_trials=args.n_trials, storage=args.storage,
                       expand=args.expand, explain=explain, map_crossbars=map_crossbars,
-                      progress=show_progress(args))
+                      progress=show_progress(args), nas=nas)
     summary = run_pipeline(scfg, data, out, opts, log=lambda s: say(args, s))
     best = summary["best"]
     verdict = summary["verdict"]
@@ -95,6 +109,10 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
     else:
         say(args, f"{verdict}: no SNN configuration passed; proposed wider grid {summary['proposal']} "
                   "(re-run with --expand)")
+    if "nas" in summary:
+        hv = summary["nas"]["hypervolume"]["value"]
+        say(args, f"architecture search: {len(summary['nas']['pareto'])} Pareto-optimal of "
+                  f"{len(summary['nas']['trials'])} trials, hypervolume {'n/a' if hv is None else f'{hv:.4f}'}")
     say(args, f"report -> {summary['report']}")
     return summary
 
