@@ -73,3 +73,25 @@ def test_elimination_leaves_mixed_libraries_alone():
     inst = Instance(g, parse_library("4x4,8x8"))
     start = construct(inst)
     assert eliminate(inst, start, time_limit=1) == start
+
+
+def test_wide_fan_in_mapping_keeps_its_time_limit():
+    """Dense 784-input layers on a mixed library: one greedy pricing column used to take
+    minutes (a 2 s limit ran for 211 s). The limit is now kept, and the area found is no
+    lower than the hand-counted optimum (one 1024x64 for layer 1, two 64x32 for layer 2, one
+    64x16: 70,656 cells)."""
+    import time
+
+    import numpy as np
+
+    from spikeloom.hw import graph_from_weights, map_network
+
+    rng = np.random.default_rng(0)
+    weights = [rng.integers(1, 5, size=shape) for shape in ((64, 784), (64, 64), (10, 64))]
+    lib = parse_library("1024x128,1024x64,512x128,512x64,256x128,256x64,128x64,128x32,64x32,64x16")
+    graph = graph_from_weights(weights)
+    start = time.perf_counter()
+    res = map_network(graph, lib, objective="area", time_limit=1.0, workers=1, seed=0,
+                      external_inputs=True, full_model=False)
+    assert time.perf_counter() - start < 20.0  # generous: a limit, not a speed target
+    assert res.area >= 1024 * 64 + 2 * 64 * 32 + 64 * 16

@@ -20,12 +20,14 @@ from functools import reduce
 from spikeloom.hw.instance import Bin, Instance
 
 
-def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int) -> list[tuple[int, ...]]:
+def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
+                    deadline: float = math.inf) -> list[tuple[int, ...]]:
     """Greedy columns from the `seeds` best neurons (by pi per input). A step takes the
     neuron q whose missing inputs D = src(q) - axons bring the most dual value per new
     axon, counting every neuron that D completes (q and the "free riders" whose inputs are
     then all present), not q alone; completed neurons join while outputs are left
-    (highest pi first). Neurons without inputs ride free."""
+    (highest pi first). Neurons without inputs ride free. Stops with the columns built so far
+    at `deadline` (time.perf_counter()): with wide fan-ins one column can take seconds."""
     ct = inst.types[t]
     src = inst.src
     ok = [pi[p] > 1e-9 and inst.fanin[p] <= ct.inputs for p in range(inst.n)]
@@ -35,6 +37,8 @@ def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int) -> list
     cols: list[tuple[int, ...]] = []
     seen: set[tuple[int, ...]] = set()
     for s0 in cand[:seeds]:
+        if time.perf_counter() > deadline:
+            break
         if inst.fanin[s0] == 0:
             continue
         group, ax = [s0], set(src[s0])
@@ -52,15 +56,18 @@ def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int) -> list
             best_q, best_v = -1, 0.0
             pool = {q for v in ax for q in inst.tgt[v] if ok[q] and q not in inside}
             for q in pool:
+                if time.perf_counter() > deadline:
+                    break
                 miss = [u for u in src[q] if u not in ax]
                 if len(miss) > room:
                     continue
+                missing = set(miss)
                 gain = pi[q]
                 if len(group) + 1 < ct.outputs:  # neurons completed by q's missing inputs
                     extra = set()
                     for u in miss:
                         for r in inst.tgt[u]:
-                            if ok[r] and r != q and r not in inside and all(w in ax or w in miss for w in src[r]):
+                            if ok[r] and r != q and r not in inside and all(w in ax or w in missing for w in src[r]):
                                 extra.add(r)
                     if extra:
                         gain += sum(sorted((pi[r] for r in extra), reverse=True)[: ct.outputs - len(group) - 1])
@@ -248,7 +255,9 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     def price_greedy(pi_at: list[float], pi_lp: list[float]) -> int:
         n_added = 0
         for t, ct in enumerate(types):
-            for col in _greedy_columns(inst, t, pi_at, seeds=per_type):
+            if time.perf_counter() > t_end:
+                break
+            for col in _greedy_columns(inst, t, pi_at, seeds=per_type, deadline=t_end):
                 if sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6):
                     n_added += master.add(t, col)
         return n_added
