@@ -83,7 +83,7 @@ def test_equals_reference_trial_by_trial(trained, digits, monkeypatch, path, nam
     assert min(min(r.accuracies) for r in ref.results) < ref.clean_accuracy  # faults did bite
 
 
-def test_sparse_path_equals_dense_resimulation(trained, digits):
+def test_sparse_path_equals_dense_resimulation(trained, digits, monkeypatch):
     """One high bit flipped on a busy synapse: the pairs the sparse path simulates (the rest it
     rules out by its bound) change exactly as in a dense re-simulation of every pair."""
     ckpt = trained["subtract"]
@@ -101,12 +101,8 @@ def test_sparse_path_equals_dense_resimulation(trained, digits):
         return {(s, int(idx[s, e])) for s in range(n) for e in range(cnt[s])}
 
     sparse = changed()
-    monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setattr(compiled, "DENSE_FRACTION", 0.0)
-    try:
-        dense = changed()
-    finally:
-        monkeypatch.undo()
+    dense = changed()
     assert sparse == dense and dense
     assert {i for _, i in dense} == {3}  # only the faulty neuron changes
 

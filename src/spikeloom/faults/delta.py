@@ -32,6 +32,7 @@ EXACT_LIMIT = 2 ** 24  # float32 holds every integer up to this exactly
 ROUNDING_SLACK = 64  # rounding allowance in units of T * magnitude * 2^-24
 DENSE_EVENTS = 64  # upstream changes denser than 1 in 64 entries go through one GEMM
 PAIR_BUDGET = 2 ** 21  # (pair, changed synapse) rows expanded at once: bounds memory at high BER
+SPIKE_ENCODINGS = ("rate", "latency")  # encoders whose output is 0/1 spikes
 
 
 def delta_supported(cfg: ModelConfig, qw: QuantizedWeights, x_seq: torch.Tensor) -> bool:
@@ -39,7 +40,7 @@ def delta_supported(cfg: ModelConfig, qw: QuantizedWeights, x_seq: torch.Tensor)
     differences (|q' - q| < 2^bits) stay below 2^24."""
     if cfg.arch != "snn":
         return False
-    binary = cfg.encoding in ("rate", "latency") or bool(((x_seq == 0) | (x_seq == 1)).all())
+    binary = cfg.encoding in SPIKE_ENCODINGS or bool(((x_seq == 0) | (x_seq == 1)).all())
     return binary and exact_accumulations(cfg, qw)
 
 

@@ -1,7 +1,9 @@
 """Fast engines: the same per-trial accuracies as the reference engine, much sooner.
 
-`DeltaEngine` (faults/delta.py) for SNNs fed spikes: one clean pass, then each trial as its
-exact difference from it, simulating only the (neuron, sample) pairs whose spikes can change.
+`CompiledEngine` (faults/compiled.py; CPU, numba installed, spike-count readout) and
+`DeltaEngine` (faults/delta.py; also membrane readout and CUDA) for SNNs fed spikes: one clean
+pass, then each trial as its exact difference from it, simulating only the (neuron, sample)
+pairs whose spikes can change.
 `PrefixEngine` for everything else (ANN, analogue inputs, bit widths whose integer sums could
 pass 2^24): the clean activations entering every layer are cached per evaluation chunk, and a
 trial recomputes only from its first faulty layer, with the reference's own modules and
@@ -13,7 +15,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikeloom.faults.delta import DeltaEngine, delta_supported, exact_accumulations
+from spikeloom.faults.delta import (
+    SPIKE_ENCODINGS,
+    DeltaEngine,
+    delta_supported,
+    exact_accumulations,
+)
 from spikeloom.faults.injection import LayerFaults
 from spikeloom.faults.reference import faulty_model
 from spikeloom.quant import QuantizedWeights
@@ -86,7 +93,7 @@ def make_fast_engine(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights, x
     """The fastest exact engine for this model: `CompiledEngine` (CPU, numba installed),
     `DeltaEngine` or `PrefixEngine`."""
     on_cpu = _device(model).type == "cpu"
-    if on_cpu and cfg.encoding in ("rate", "latency") and exact_accumulations(cfg, qw):
+    if on_cpu and cfg.encoding in SPIKE_ENCODINGS and exact_accumulations(cfg, qw):
         try:
             from spikeloom.faults.compiled import CompiledEngine, compiled_supported  # noqa: PLC0415
         except ImportError:  # numba is an optional extra
