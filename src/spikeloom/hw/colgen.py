@@ -103,8 +103,37 @@ def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
     return cols
 
 
+SCIP_PARAMS = "separating/maxrounds = 0\n"
+
+
+def _dominance(inst: Instance, cand: list[int], pi: list[float]) -> list[tuple[int, int]]:
+    """Pairs (p, q): x_p <= x_q may be added to the pricing problem without lowering its
+    maximum. q dominates p when src(q) is a subset of src(p) and q ranks higher by
+    (pi, -index): in any feasible set holding p but not q, swapping p for q keeps the axons
+    within those of the set (src(q) is already there) and does not lower pi(S); each swap
+    raises the sorted ranks of the set, so swapping until no pair is violated ends at a
+    feasible set at least as good that satisfies every pair. Neurons without inputs are
+    chained by rank, and each other neuron is tied to the lowest-ranked input-free neuron
+    above it (the chain implies the rest)."""
+    key = {p: (pi[p], -p) for p in cand}
+    free = sorted((p for p in cand if not inst.src[p]), key=lambda p: key[p], reverse=True)
+    pairs = list(zip(free[1:], free[:-1], strict=True))
+    others = [p for p in cand if inst.src[p]]
+    for p in others:
+        above = [q for q in free if key[q] > key[p]]
+        if above:
+            pairs.append((p, above[-1]))
+    srcset = {p: frozenset(inst.src[p]) for p in others}
+    for p in others:
+        for q in others:
+            if q != p and key[q] > key[p] and srcset[q] <= srcset[p]:
+                pairs.append((p, q))
+    return pairs
+
+
 def _exact_pricing(inst: Instance, t: int, pi: list[float], time_limit: float,
-                   workers: int) -> tuple[tuple[int, ...] | None, float]:
+                   workers: int, pool: list[tuple[int, ...]] | None = None
+                   ) -> tuple[tuple[int, ...] | None, float]:
     """(best set found, upper bound on max pi(S)) for size t.
 
     A MIP solved by SCIP: on this set-union knapsack its cuts close the gap in seconds where
@@ -131,8 +160,13 @@ def _exact_pricing(inst: Instance, t: int, pi: list[float], time_limit: float,
             solver.Add(x[p] <= s[v])
     solver.Add(solver.Sum(list(x.values())) <= ct.outputs)
     solver.Add(solver.Sum(list(s.values())) <= ct.inputs)
+    for p, q in _dominance(inst, cand, pi):
+        solver.Add(x[p] <= x[q])
     solver.Maximize(solver.Sum([pi[p] * x[p] for p in cand]))
     solver.SetTimeLimit(max(50, int(1000 * time_limit)))
+    # cuts at the root only: on preset E's pricings 3.8 s instead of 6.9 s (with the
+    # dominance rows 2.6 s), same optimum
+    solver.SetSolverSpecificParametersAsString(SCIP_PARAMS)
     code = solver.Solve()
     if code not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return None, trivial
@@ -142,6 +176,11 @@ def _exact_pricing(inst: Instance, t: int, pi: list[float], time_limit: float,
     value = sum(pi[p] for p in best)
     if not inst.fits(t, best):  # never trust a MIP solution blindly
         best, value = (), 0.0
+    if pool is not None:  # SCIP's other stored solutions (its earlier incumbents): more columns per call
+        while solver.NextSolution():
+            col = tuple(sorted(p for p in cand if x[p].solution_value() > 0.5))
+            if col and col != best and inst.fits(t, col):
+                pool.append(col)
     # slack for the MIP's feasibility tolerances
     return (best or None), min(trivial, max(ub, value) * (1 + 1e-6) + 1e-9)
 
@@ -299,11 +338,13 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         added = 0
         for t, ct in enumerate(types):
             limit = min(max(0.05, (t_end - time.perf_counter()) / (len(types) - t)), pricing_time)
-            col, ub = _exact_pricing(inst, t, pi, limit, workers)
+            pool: list[tuple[int, ...]] = []
+            col, ub = _exact_pricing(inst, t, pi, limit, workers, pool)
             alpha = max(alpha, ub / ct.cost)
             excess = max(excess, ub - ct.cost)
-            if col and sum(pi_lp[p] for p in col) > ct.cost * (1 + 1e-6):
-                added += master.add(t, col)
+            for c in ([col] if col else []) + pool:
+                if sum(pi_lp[p] for p in c) > ct.cost * (1 + 1e-6):
+                    added += master.add(t, c)
         # Farley: pi / alpha is dual feasible. Lagrangian: an optimal mapping uses at most
         # k_max crossbars (no more than the start's area allows), each covering at most
         # its cost + excess of dual value
