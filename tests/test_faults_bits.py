@@ -32,8 +32,9 @@ def test_stuck_at_by_hand():
 
 
 def test_bit_mask_packs_hits():
-    hits = torch.tensor([[True, False, True], [False, False, False]])
-    assert bit_mask(hits).tolist() == [5, 0]
+    # cells of [2, 3 bits]: weight 0 bits 0 and 2, weight 1 none
+    assert bit_mask(torch.tensor([0, 2]), (2,), 3).tolist() == [5, 0]
+    assert bit_mask(torch.tensor([1, 5]), (1, 2), 3).tolist() == [[2, 4]]
 
 
 @pytest.mark.parametrize("ber", [1e-3, 0.05])

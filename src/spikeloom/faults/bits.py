@@ -6,6 +6,7 @@ u is one memory cell. Masks are integer tensors whose set bits mark the affected
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -32,7 +33,9 @@ def stuck_at(q: torch.Tensor, mask: torch.Tensor, value: int, bits: int) -> torc
     return from_code(u | m if value else u & ~m, bits)
 
 
-def bit_mask(hits: torch.Tensor) -> torch.Tensor:
-    """Boolean hits [..., n] (hit b = cell b affected) -> integer masks [...] (int64)."""
-    weights = 1 << torch.arange(hits.shape[-1], dtype=torch.int64)
-    return (hits.to(torch.int64) * weights).sum(-1)
+def bit_mask(hits: torch.Tensor, shape: tuple[int, ...], bits: int) -> torch.Tensor:
+    """Hit cells -> integer masks [*shape] (int64). hits: ascending flat indices into
+    [*shape, bits] (index w * bits + b: bit b of weight w)."""
+    mask = torch.zeros(int(np.prod(shape)), dtype=torch.int64)
+    mask.index_add_(0, hits // bits, 1 << (hits % bits))  # distinct cells: add is or
+    return mask.view(shape)

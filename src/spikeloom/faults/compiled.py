@@ -25,10 +25,12 @@ from torch import nn
 
 from spikeloom.faults.delta import ROUNDING_SLACK
 from spikeloom.faults.injection import LayerFaults
+from spikeloom.faults.mt19937 import rate_bits
 from spikeloom.quant import QuantizedWeights
 from spikeloom.snn.models import LIF
 from spikeloom.spec import ModelConfig
 from spikeloom.train import eval_batches
+from spikeloom.train.evaluate import EVAL_CHUNK, chunk_seed
 
 MAX_STEPS = 64  # spike trains are uint64 bit masks
 DENSE_FRACTION = 1 / 2  # changed inputs (or faulty weights) above this share: one GEMM
@@ -129,15 +131,30 @@ def _lif_lanes(a, s, b, beta, theta, subtract, words, low, top, track=True):
 
 
 @njit(cache=True, parallel=True)
-def _clean_layer(g, s, b, beta, theta, subtract, acc, bits, margin, peaks):
-    """Clean pass of c samples from their accumulations g [c, T, H] (any strides): writes
-    acc [c, T, H] (the same integers, contiguous), spike masks bits [c, H], margins
-    min_t |U - theta| [c, H] and per-sample (max |U|, max |I|) peaks [c, 2]."""
-    for n in prange(g.shape[0]):
-        lanes = np.ascontiguousarray(g[n])
-        acc[n] = lanes  # float32 or int16 (exact: integers below 2^15)
-        peaks[n] = 0.0
-        _lif_lanes(lanes, s, b, beta, theta, subtract, bits[n], margin[n], peaks[n])
+def _clean_layer(in_bits, q_t, s, b, beta, theta, subtract, acc, bits, margin, peaks):
+    """Clean pass of every sample from its input trains in_bits [N, D] through q_t [D, H]
+    (transposed integer weights; each input spike adds its row, exact in any order): writes
+    accumulations acc [N, T, H], spike masks bits [N, H], margins min_t |U - theta| [N, H] and
+    per-sample (max |U|, max |I|) peaks [N, 2]."""
+    n_samples, h = bits.shape
+    steps = acc.shape[1]
+    blocks = min(n_samples, 256)
+    for block in prange(blocks):
+        a = np.empty((steps, h), acc.dtype)  # int16 when it fits: twice the lanes per add
+        lanes = np.empty((steps, h), np.float32)
+        for n in range(block * n_samples // blocks, (block + 1) * n_samples // blocks):
+            a[:] = 0
+            for j in range(in_bits.shape[1]):
+                word = in_bits[n, j]
+                while word:
+                    bit, t = _lowest(word)
+                    for i in range(h):
+                        a[t, i] += q_t[j, i]
+                    word ^= bit
+            acc[n] = a
+            lanes[:] = a
+            peaks[n] = 0.0
+            _lif_lanes(lanes, s, b, beta, theta, subtract, bits[n], margin[n], peaks[n])
 
 
 @njit(cache=True, inline="always")
@@ -203,7 +220,7 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
     for block in prange(blocks):
         bound, state = np.empty(h), np.empty(h)  # scratch, reused for the block's samples
         dacc = np.empty((steps, h), np.float32)
-        a = np.empty((steps, h), np.float32)
+        flat = np.empty(steps * h, np.float32)  # lanes: [T, h] or, contiguous, [T, k]
         rows, words = np.empty(h, np.int64), np.empty(h, np.uint64)
         every_word = np.empty(h, np.uint64)
         change = np.empty(steps, np.float32)
@@ -253,6 +270,7 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                     k += 1
             if k:
                 whole = 4 * k >= h  # most neurons: simulate the whole sample, h lanes, no gathers
+                a = flat.reshape(steps, h) if whole else flat[:steps * k].reshape(steps, k)
                 if whole:
                     a[:] = acc[n]
                     if upstream:
@@ -281,7 +299,7 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                     for c in range(k):
                         words[c] = every_word[rows[c]]  # other lanes lack their weight faults
                 else:
-                    _lif_lanes(a[:, :k], s_k, b_k, beta, theta_k, subtract, words, low, top,
+                    _lif_lanes(a, s_k, b_k, beta, theta_k, subtract, words, low, top,
                                False)
             for i in forced_rows:
                 rows[k], words[k] = i, full if forced[i] == 1 else np.uint64(0)
@@ -393,10 +411,10 @@ class _Layer:
         self.changes = (np.zeros(n, np.int64), np.empty((n, h), np.int64),
                         np.empty((n, h), np.uint64))
 
-    def clean(self, rows: slice, g: np.ndarray) -> None:
-        """Clean pass of samples `rows` from their accumulations g [c, T, H]."""
-        _clean_layer(g, self.s, self.b, self.beta, self.theta, self.subtract, self.acc[rows],
-                     self.bits[rows], self.margin[rows], self.peaks[rows])
+    def clean(self, in_bits: np.ndarray) -> None:
+        """Clean pass of every sample from its input trains `in_bits` [N, D]."""
+        _clean_layer(in_bits, np.ascontiguousarray(self.q.T, self.acc.dtype), self.s, self.b, self.beta,
+                     self.theta, self.subtract, self.acc, self.bits, self.margin, self.peaks)
 
     def finish(self, in_bits: np.ndarray) -> None:
         """Rounding allowance and filtered input maxima, once every sample's clean pass ran."""
@@ -409,6 +427,21 @@ class _Layer:
 
 def _no_changes(n: int) -> tuple:
     return np.zeros(n, np.int64), np.empty((n, 0), np.int64), np.empty((n, 0), np.uint64)
+
+
+def _input_bits(cfg: ModelConfig, x: torch.Tensor, eval_seed: int) -> np.ndarray:
+    """The evaluation's input spike trains as masks [N, D]: rate coding of float32 images
+    straight from the generator's stream (as `eval_batches`, without the float trains)."""
+    n, d = len(x), cfg.topology[0]
+    bits = np.empty((n, d), np.uint64)
+    if cfg.encoding == "rate" and x.dtype == torch.float32:
+        seeds = np.array([chunk_seed(eval_seed, k) & 0xFFFFFFFF
+                          for k in range(-(-n // EVAL_CHUNK))], np.uint64)
+        rate_bits(_np(x.clamp(0, 1)), seeds, EVAL_CHUNK, cfg.timesteps, bits)
+    else:
+        for rows, xb in eval_batches(cfg, x, eval_seed, torch.device("cpu")):
+            _pack(_np(xb), bits[rows])
+    return bits
 
 
 class CompiledEngine:
@@ -425,25 +458,15 @@ class CompiledEngine:
     def _prepare(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
                  x: torch.Tensor, y: torch.Tensor, eval_seed: int) -> None:
         steps = cfg.timesteps
-        n, d = len(x), cfg.topology[0]
+        n = len(x)
         self.y = _np(y, np.int64)
         self.layers = [_Layer(fc, neuron, qw.q[i], steps)
                        for i, (fc, neuron) in enumerate(zip(model.fcs, model.lifs))]
         for layer in self.layers:
             layer.allocate(n)
-        first = self.layers[0]
-        in_bits = np.empty((n, d), np.uint64)
-        qt = torch.from_numpy(first.q).t()
-        for rows, xb in eval_batches(cfg, x, eval_seed, torch.device("cpu")):
-            _pack(_np(xb), in_bits[rows])
-            g = (xb.reshape(-1, d) @ qt).view(steps, -1, qt.shape[1]).numpy()  # [T, c, H]
-            first.clean(rows, g.transpose(1, 0, 2))
-        for i, layer in enumerate(self.layers):
-            if i:
-                for start in range(0, n, CHUNK):
-                    rows = slice(start, min(start + CHUNK, n))
-                    layer.clean(rows, layer.accumulate(in_bits, layer.q, _no_changes(n),
-                                                       rows.start, rows.stop))
+        in_bits = _input_bits(cfg, x, eval_seed)
+        for layer in self.layers:
+            layer.clean(in_bits)
             layer.finish(in_bits)
             in_bits = layer.bits
         self.clean_pred = _predict(self.layers[-1].bits)
