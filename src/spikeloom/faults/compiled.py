@@ -98,25 +98,26 @@ def _filtered_max(bits, steps, beta, out):
 
 
 @njit(cache=True)
-def _lif_lanes(a, s, b, beta, theta, subtract, words, low, top, track=True):
+def _lif_lanes(a, s, b, beta, theta, subtract, words, state, low, top, track=True):
     """k neurons at once (lanes, vectorized) from accumulations a [T, k] (float32 integers),
     in the reference's float32 operations: I = a * s + b; U = ((beta * U) + I) - S * theta
     (or ((beta * U) * (1 - S)) + I); S = U > theta. S * theta is exactly 0 or theta, so the
-    branch-free form rounds as the reference. s, b, theta [k]. Writes spike masks words [k]
-    and, when `track`, min_t |U - theta| low [k] and (max_t |U|, max_t |I|) into top [2]."""
+    branch-free form rounds as the reference. s, b, theta [k]; state [2, k] scratch (U, S).
+    Writes spike masks words [k] and, when `track`, min_t |U - theta| low [k] and
+    (max_t |U|, max_t |I|) into top [2]. Lanes beyond k of the arrays are ignored."""
     steps, k = a.shape
-    m = np.empty(k, np.float32)  # lanes beyond k in s, b, theta, words, low are ignored
-    fired = np.zeros(k, np.float32)
-    words[:k] = 0
-    low[:k] = np.inf
+    m, fired = state[0], state[1]
+    for c in range(k):  # U = S = 0 before the first step: its update then gives U = I exactly
+        words[c] = 0
+        m[c], fired[c] = 0.0, 0.0
+        if track:
+            low[c] = np.inf
     top_m, top_c = np.float32(0.0), np.float32(0.0)
     for t in range(steps):
         bit = np.uint64(1) << np.uint64(t)
         for c in range(k):
             cur = a[t, c] * s[c] + b[c]
-            if t == 0:
-                u = cur
-            elif subtract:
+            if subtract:
                 u = (m[c] * beta + cur) - fired[c] * theta[c]
             else:
                 u = (m[c] * beta) * (np.float32(1.0) - fired[c]) + cur
@@ -141,7 +142,7 @@ def _clean_layer(in_bits, q_t, s, b, beta, theta, subtract, acc, bits, margin, p
     blocks = min(n_samples, 256)
     for block in prange(blocks):
         a = np.empty((steps, h), acc.dtype)  # int16 when it fits: twice the lanes per add
-        lanes = np.empty((steps, h), np.float32)
+        lanes, state = np.empty((steps, h), np.float32), np.empty((2, h), np.float32)
         for n in range(block * n_samples // blocks, (block + 1) * n_samples // blocks):
             a[:] = 0
             for j in range(in_bits.shape[1]):
@@ -152,9 +153,11 @@ def _clean_layer(in_bits, q_t, s, b, beta, theta, subtract, acc, bits, margin, p
                         a[t, i] += q_t[j, i]
                     word ^= bit
             acc[n] = a
-            lanes[:] = a
+            for t in range(steps):
+                for i in range(h):
+                    lanes[t, i] = a[t, i]
             peaks[n] = 0.0
-            _lif_lanes(lanes, s, b, beta, theta, subtract, bits[n], margin[n], peaks[n])
+            _lif_lanes(lanes, s, b, beta, theta, subtract, bits[n], state, margin[n], peaks[n])
 
 
 @njit(cache=True, inline="always")
@@ -174,10 +177,8 @@ def _dense_layer(acc, start, s, b, beta, theta, forced, subtract, full, clean, c
     c, steps, h = acc.shape
     rows = np.arange(h)
     for n in prange(c):
-        words = np.empty(h, np.uint64)
-        scratch = np.empty(h, np.float32)
-        _lif_lanes(acc[n], s, b, beta, theta, subtract, words, scratch, np.zeros(2, np.float32),
-                   False)
+        words, state = np.empty(h, np.uint64), np.empty((2, h), np.float32)
+        _lif_lanes(acc[n], s, b, beta, theta, subtract, words, state, state[0], state[0], False)
         for i in range(h):
             if forced[i] >= 0:
                 words[i] = full if forced[i] == 1 else np.uint64(0)
@@ -203,6 +204,7 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
     every = np.arange(h)
     forced_rows = np.nonzero(forced >= 0)[0]
     active = np.nonzero((w_ptr[1:] > w_ptr[:-1]) | theta_changed)[0]
+    weight_faults = w_ptr[-1] > 0
     slot = np.full(h, -1, np.int64)
     slot[active] = np.arange(len(active))
     # weight part of the bound for every (active neuron, sample): streams rows of fmax_t
@@ -221,12 +223,13 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
         bound, state = np.empty(h), np.empty(h)  # scratch, reused for the block's samples
         dacc = np.empty((steps, h), np.float32)
         flat = np.empty(steps * h, np.float32)  # lanes: [T, h] or, contiguous, [T, k]
+        row_in = np.empty(in_clean.shape[1], np.uint64)
         rows, words = np.empty(h, np.int64), np.empty(h, np.uint64)
         every_word = np.empty(h, np.uint64)
         change = np.empty(steps, np.float32)
         s_k, b_k = np.empty(h, np.float32), np.empty(h, np.float32)
         theta_k, low = np.empty(h, np.float32), np.empty(h, np.float32)
-        top = np.zeros(2, np.float32)
+        top, lif = np.zeros(2, np.float32), np.empty((2, h), np.float32)
         for n in range(block * n_samples // blocks, (block + 1) * n_samples // blocks):
             upstream = cnt_in[n]
             cnt[n] = 0
@@ -271,10 +274,14 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
             if k:
                 whole = 4 * k >= h  # most neurons: simulate the whole sample, h lanes, no gathers
                 a = flat.reshape(steps, h) if whole else flat[:steps * k].reshape(steps, k)
-                if whole:
-                    a[:] = acc[n]
-                    if upstream:
-                        a += dacc
+                if whole:  # explicit loops: numba's mixed-type array assignment is slow
+                    for t in range(steps):
+                        if upstream:
+                            for i in range(h):
+                                a[t, i] = np.float32(acc[n, t, i]) + dacc[t, i]
+                        else:
+                            for i in range(h):
+                                a[t, i] = acc[n, t, i]
                 else:  # a few: gather them into k lanes
                     for t in range(steps):
                         for c in range(k):
@@ -282,12 +289,14 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                         if upstream:
                             for c in range(k):
                                 a[t, c] += dacc[t, rows[c]]
+                if weight_faults:  # one sequential copy (prefetched) instead of ~100 misses
+                    row_in[:] = in_clean[n]
                 for c in range(k):  # the candidates' weight faults, on their clean inputs
                     if w_ptr[rows[c] + 1] == w_ptr[rows[c]]:
                         continue
                     change[:] = 0.0  # contiguous in time: vectorized adds
                     for e in range(w_ptr[rows[c]], w_ptr[rows[c] + 1]):
-                        word, d = in_clean[n, w_j[e]], w_d[e]
+                        word, d = row_in[w_j[e]], w_d[e]
                         if word:
                             for t in range(steps):
                                 change[t] += d * np.float32((word >> np.uint64(t)) & np.uint64(1))
@@ -295,11 +304,11 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                     for t in range(steps):
                         a[t, lane] += change[t]
                 if whole:
-                    _lif_lanes(a, s, b, beta, theta, subtract, every_word, low, top, False)
+                    _lif_lanes(a, s, b, beta, theta, subtract, every_word, lif, low, top, False)
                     for c in range(k):
                         words[c] = every_word[rows[c]]  # other lanes lack their weight faults
                 else:
-                    _lif_lanes(a, s_k, b_k, beta, theta_k, subtract, words, low, top,
+                    _lif_lanes(a, s_k, b_k, beta, theta_k, subtract, words, lif, low, top,
                                False)
             for i in forced_rows:
                 rows[k], words[k] = i, full if forced[i] == 1 else np.uint64(0)
