@@ -342,11 +342,11 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         added = 0
         for t, ct in enumerate(types):
             limit = min(max(0.05, (t_end - time.perf_counter()) / (len(types) - t)), pricing_time)
-            pool: list[tuple[int, ...]] = []
+            pool: list[tuple[int, ...]] | None = [] if len(types) == 1 else None
             col, ub = _exact_pricing(inst, t, pi, limit, workers, pool)
             alpha = max(alpha, ub / ct.cost)
             excess = max(excess, ub - ct.cost)
-            for c in ([col] if col else []) + pool:
+            for c in ([col] if col else []) + (pool or []):
                 if sum(pi_lp[p] for p in c) > ct.cost * (1 + 1e-6):
                     added += master.add(t, c)
         # Farley: pi / alpha is dual feasible. Lagrangian: an optimal mapping uses at most
