@@ -45,13 +45,15 @@ def _bits_to_trains(bits: np.ndarray, steps: int) -> torch.Tensor:
     return torch.from_numpy(((bits[None] >> t[:, None, None]) & np.uint64(1)).astype(np.float32))
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_clean_pass_is_the_models_own_spikes(trained, digits, name):
+@pytest.mark.parametrize("name, samples", [(name, 200) for name in CONFIGS] + [("subtract", 1100)])
+def test_clean_pass_is_the_models_own_spikes(trained, digits, name, samples):
+    """200 samples: one evaluation chunk; 1100: three, each rate-coded from its own seed."""
     ckpt = trained[name]
     cfg, model = ckpt.model_config, ckpt.build()
     qw = quantize_model(model, 8)
     qmodel = apply_quantized(model, qw)
-    x, y = digits.x_test[:200], digits.y_test[:200]
+    reps = -(-samples // len(digits.y_test))
+    x, y = digits.x_test.repeat(reps, 1)[:samples], digits.y_test.repeat(reps)[:samples]
     engine = CompiledEngine(qmodel, cfg, qw, x, y, eval_seed=2)
     x_seq = torch.cat([b for _, b in eval_batches(cfg, x, 2)], dim=1)
     with torch.no_grad():
