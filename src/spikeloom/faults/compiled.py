@@ -422,8 +422,9 @@ class _Layer:
 
     def clean(self, in_bits: np.ndarray) -> None:
         """Clean pass of every sample from its input trains `in_bits` [N, D]."""
-        _clean_layer(in_bits, np.ascontiguousarray(self.q.T, self.acc.dtype), self.s, self.b, self.beta,
-                     self.theta, self.subtract, self.acc, self.bits, self.margin, self.peaks)
+        _clean_layer(in_bits, np.ascontiguousarray(self.q.T, self.acc.dtype), self.s, self.b,
+                     self.beta, self.theta, self.subtract, self.acc, self.bits, self.margin,
+                     self.peaks)
 
     def finish(self, in_bits: np.ndarray) -> None:
         """Rounding allowance and filtered input maxima, once every sample's clean pass ran."""
@@ -466,15 +467,12 @@ class CompiledEngine:
 
     def _prepare(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
                  x: torch.Tensor, y: torch.Tensor, eval_seed: int) -> None:
-        steps = cfg.timesteps
-        n = len(x)
         self.y = _np(y, np.int64)
-        self.layers = [_Layer(fc, neuron, qw.q[i], steps)
+        self.layers = [_Layer(fc, neuron, qw.q[i], cfg.timesteps)
                        for i, (fc, neuron) in enumerate(zip(model.fcs, model.lifs))]
-        for layer in self.layers:
-            layer.allocate(n)
         in_bits = _input_bits(cfg, x, eval_seed)
         for layer in self.layers:
+            layer.allocate(len(x))
             layer.clean(in_bits)
             layer.finish(in_bits)
             in_bits = layer.bits
