@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from spikeloom.cli.main import main
 
@@ -79,3 +80,35 @@ def test_energy_cli_and_errors(trained, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "missing ACC" in err and err.count("\n") == 1
     assert not (tmp_path / "o2").exists()
+
+
+def test_quantize_writes_an_integer_checkpoint_that_faults_reads(trained, tmp_path, capsys):
+    out = tmp_path / "q"
+    assert main(["quantize", "--model", str(trained / "snn" / "model.pt"), "--bits", "4",
+                 "--per-channel", "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["bits"] == 4 and summary["per_channel"] is True
+    assert summary["accuracy_drop"] == pytest.approx(
+        summary["float_accuracy"] - summary["quantized_accuracy"])
+    ckpt = torch.load(out / "model.pt", weights_only=True)
+    for i, layer in enumerate(summary["layers"]):
+        w = ckpt["state_dict"][f"fcs.{i}.weight"]
+        ints = w / torch.tensor(layer["scale"]).view(-1, 1)
+        assert torch.allclose(ints, ints.round(), atol=1e-4)  # scale x integer in [-7, 7]
+        assert ints.abs().max().round() == layer["max_abs_int"] <= 7
+    float_eval = tmp_path / "e"
+    assert main(["eval", "--model", str(trained / "snn" / "model.pt"), "--out", str(float_eval),
+                 "--quiet"]) == 0
+    assert json.loads((float_eval / "summary.json").read_text())["test_accuracy"] == \
+        summary["float_accuracy"]
+    campaign = tmp_path / "f"  # the faults command rebuilds the integer model from the file
+    assert main(["faults", "--model", str(out / "model.pt"), "--ber", "0", "--trials", "1",
+                 "--out", str(campaign), "--quiet"]) == 0
+    assert json.loads((campaign / "summary.json").read_text())["clean_accuracy"] == \
+        summary["quantized_accuracy"]
+    # quantizing twice, or to a width outside 2..16: one-line error, exit 2, nothing written
+    for argv, needle in (([str(out / "model.pt"), "--bits", "8"], "already quantized to int4"),
+                         ([str(trained / "snn" / "model.pt"), "--bits", "1"], "from 2 to 16")):
+        assert main(["quantize", "--model", *argv, "--out", str(tmp_path / "bad")]) == 2
+        assert needle in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()

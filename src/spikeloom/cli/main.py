@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("cmd_run", "the whole co-design pipeline on a dataset, with an HTML report"),
     "train": ("cmd_train", "train an SNN or ANN and save a checkpoint"),
     "eval": ("cmd_eval", "re-measure a checkpoint's test accuracy"),
+    "quantize": ("cmd_quantize", "post-training quantization of a checkpoint to n-bit integers"),
     "datasets": ("cmd_datasets", "list datasets and where their files are"),
     "faults": ("cmd_faults", "fault-injection campaign (bit flips, stuck-at, neuron faults)"),
     "energy": ("cmd_energy", "operation counts and energy per sample"),
