@@ -235,9 +235,12 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
             cnt[n] = 0
             if upstream == 0 and len(active) == 0 and len(forced_rows) == 0:
                 continue
+            first = steps  # the earliest step an input train changed: dacc is 0 before it
+            for e in range(upstream):
+                first = min(first, _lowest(val_in[n, e] ^ in_clean[n, idx_in[n, e]])[1])
             if upstream:
                 bound[:] = 0.0
-                dacc[:] = 0.0
+                dacc[first:] = 0.0
                 for e in range(upstream):
                     j, new = idx_in[n, e], val_in[n, e]
                     flips = new ^ in_clean[n, j]
@@ -249,12 +252,12 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                         flips ^= bit
                 if subtract:
                     state[:] = 0.0
-                    for t in range(steps):
+                    for t in range(first, steps):
                         for i in range(h):
                             state[i] = state[i] * beta + dacc[t, i]
                             bound[i] = max(bound[i], abs(state[i]))
                 else:
-                    for t in range(steps):
+                    for t in range(first, steps):
                         for i in range(h):
                             bound[i] += abs(dacc[t, i])
             scan = every if upstream else active  # without upstream changes only these can change
@@ -276,7 +279,7 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                 a = flat.reshape(steps, h) if whole else flat[:steps * k].reshape(steps, k)
                 if whole:  # explicit loops: numba's mixed-type array assignment is slow
                     for t in range(steps):
-                        if upstream:
+                        if t >= first:
                             for i in range(h):
                                 a[t, i] = np.float32(acc[n, t, i]) + dacc[t, i]
                         else:
@@ -286,7 +289,7 @@ def _sparse_layer(acc, s, b, beta, theta, theta_changed, forced, subtract, full,
                     for t in range(steps):
                         for c in range(k):
                             a[t, c] = acc[n, t, rows[c]]
-                        if upstream:
+                        if t >= first:
                             for c in range(k):
                                 a[t, c] += dacc[t, rows[c]]
                 if weight_faults:  # one sequential copy (prefetched) instead of ~100 misses
