@@ -6,7 +6,8 @@ u is one memory cell. Masks are integer tensors whose set bits mark the affected
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import torch
 
 
@@ -36,6 +37,6 @@ def stuck_at(q: torch.Tensor, mask: torch.Tensor, value: int, bits: int) -> torc
 def bit_mask(hits: torch.Tensor, shape: tuple[int, ...], bits: int) -> torch.Tensor:
     """Hit cells -> integer masks [*shape] (int64). hits: ascending flat indices into
     [*shape, bits] (index w * bits + b: bit b of weight w)."""
-    mask = torch.zeros(int(np.prod(shape)), dtype=torch.int64)
+    mask = torch.zeros(math.prod(shape), dtype=torch.int64)
     mask.index_add_(0, hits // bits, 1 << (hits % bits))  # distinct cells: add is or
     return mask.view(shape)

@@ -23,19 +23,20 @@ def _mt_seed(seed, mt):
                           & np.uint64(0xFFFFFFFF))
 
 
+@njit(cache=True, inline="always")
+def _twist(cur, nxt, far):
+    y = (cur & np.uint32(0x80000000)) | (nxt & np.uint32(0x7FFFFFFF))
+    return far ^ (y >> np.uint32(1)) ^ ((np.uint32(0) - (y & np.uint32(1))) & np.uint32(0x9908B0DF))
+
+
 @njit(cache=True)
 def _mt_block(mt, out):
     """Next 624 values of the generator `mt` (twisted in place) as torch's float32 uniforms."""
-    upper, lower, matrix = np.uint32(0x80000000), np.uint32(0x7FFFFFFF), np.uint32(0x9908B0DF)
     for i in range(_MT_N - _MT_M):  # three loops without a modulo, so that they vectorize
-        y = (mt[i] & upper) | (mt[i + 1] & lower)
-        mt[i] = mt[i + _MT_M] ^ (y >> np.uint32(1)) ^ ((np.uint32(0) - (y & np.uint32(1))) & matrix)
+        mt[i] = _twist(mt[i], mt[i + 1], mt[i + _MT_M])
     for i in range(_MT_N - _MT_M, _MT_N - 1):
-        y = (mt[i] & upper) | (mt[i + 1] & lower)
-        mt[i] = (mt[i + _MT_M - _MT_N] ^ (y >> np.uint32(1))
-                 ^ ((np.uint32(0) - (y & np.uint32(1))) & matrix))
-    y = (mt[_MT_N - 1] & upper) | (mt[0] & lower)
-    mt[_MT_N - 1] = mt[_MT_M - 1] ^ (y >> np.uint32(1)) ^ ((np.uint32(0) - (y & np.uint32(1))) & matrix)
+        mt[i] = _twist(mt[i], mt[i + 1], mt[i + _MT_M - _MT_N])
+    mt[_MT_N - 1] = _twist(mt[_MT_N - 1], mt[0], mt[_MT_M - 1])
     for i in range(_MT_N):
         y = mt[i]
         y ^= y >> np.uint32(11)
