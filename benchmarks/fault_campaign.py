@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import platform
 import sys
 import time
 
@@ -54,6 +55,18 @@ def get_model(args: argparse.Namespace):
     res = fit(cfg, tcfg, data, args.cache)
     return res.checkpoint.build(), cfg, data, (f"trained {args.epochs} epoch(s) on "
                                                f"{args.train_subset or 60000} images")
+
+
+def cpu_name() -> str:
+    """The CPU model and its widest vector unit: the reference's fp32 products run about twice
+    as fast with AVX-512, so the ratio depends on it."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), platform.machine())
+    return f"{name} ({'avx512' if ' avx512f' in info else 'avx2' if ' avx2' in info else 'no avx2'})"
 
 
 def timed(model, cfg, x, y, engine: str, trials: int, bers=(1e-4, 1e-3)):
@@ -109,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "identical": identical, "clean_accuracy": fast.clean_accuracy,
         "numba": importlib.util.find_spec("numba") is not None,
         "device": str(next(qmodel.parameters()).device), "threads": torch.get_num_threads(),
+        "cpu": cpu_name(),
     }))
     return 0 if identical else 1
 
