@@ -3,6 +3,8 @@ torch's own draws bit for bit."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -58,5 +60,5 @@ def test_weight_hits_are_torch_draws(monkeypatch, rate):
 
 def test_without_numba_torch_draws_the_same_hits(monkeypatch):
     compiled = injection._hits(5, 1, 20000, 0.01)
-    monkeypatch.setitem(__import__("sys").modules, "spikeloom.faults.mt19937", None)
+    monkeypatch.setitem(sys.modules, "spikeloom.faults.mt19937", None)
     assert torch.equal(injection._hits(5, 1, 20000, 0.01), compiled)

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     qw = quantize_model(model, bits, args.per_channel)
     x, y = data.x_test, data.y_test
     float_acc = evaluate(model, ckpt.model_config, x, y, seed=seed)
-    quant_acc = evaluate(apply_quantized(ckpt.build(), qw), ckpt.model_config, x, y, seed=seed)
+    quant_acc = evaluate(apply_quantized(model, qw), ckpt.model_config, x, y, seed=seed)
     path = save_checkpoint(Path(out) / "model.pt", quantized_checkpoint(ckpt, qw))
     write_summary(out, {
         "float_accuracy": float_acc, "quantized_accuracy": quant_acc,
