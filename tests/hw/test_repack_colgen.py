@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from spikeloom.hw import check_mapping, parse_library, preset_network, synthetic_network
+from spikeloom.hw import check_mapping, colgen, parse_library, preset_network, synthetic_network
 from spikeloom.hw.bounds import area_bound
 from spikeloom.hw.colgen import colgen_area_bound
 from spikeloom.hw.heuristic import construct
@@ -95,3 +95,35 @@ def test_wide_fan_in_mapping_keeps_its_time_limit():
                       external_inputs=True, full_model=False)
     assert time.perf_counter() - start < 20.0  # generous: a limit, not a speed target
     assert res.area >= 1024 * 64 + 2 * 64 * 32 + 64 * 16
+
+
+@pytest.mark.parametrize(("seed", "opt"), SMALL)
+def test_dive_alone_reaches_the_enumerated_optimum(seed, opt, monkeypatch):
+    """Pure price-and-dive (no hand-over to CP-SAT: FINISH_NEURONS 0) from the column
+    generation's columns finds the enumerated optimum, and nothing below it."""
+    monkeypatch.setattr(colgen, "FINISH_NEURONS", 0)
+    g = synthetic_network(9, 16, 4, seed=seed, locality=0.3)
+    lib = parse_library("homogeneous:4x4")
+    inst = Instance(g, lib)
+    _, _, cols = colgen_area_bound(inst, construct(inst), time_limit=5, workers=1)
+    bins = colgen.dive(inst, cols, 20, target=16 * opt)
+    assert bins is not None
+    rep = check_mapping(g, lib, _mapping_dict(inst, bins))
+    assert rep.valid and rep.area == 16 * opt
+    assert colgen.dive(inst, cols, 2, target=16 * (opt - 1)) is None
+
+
+def test_dive_hands_over_to_cp_sat_and_tabu_search():
+    """120 neurons on 8x8 crossbars: the constructive heuristic needs 18 crossbars and the
+    elimination 17 (3 s); the dive fixes columns until 64 neurons are left, hands over,
+    and reaches the column-generation bound 16 (a proven optimum, checked independently)."""
+    g = synthetic_network(120, 220, 6, seed=3)
+    lib = parse_library("homogeneous:8x8")
+    inst = Instance(g, lib)
+    start = construct(inst)
+    lb, _, cols = colgen_area_bound(inst, start, time_limit=20, workers=1)
+    assert lb == 16 * 64 and len(start) == 18
+    bins = colgen.dive(inst, cols, 60, target=lb)
+    assert bins is not None
+    rep = check_mapping(g, lib, _mapping_dict(inst, bins))
+    assert rep.valid and rep.area == lb and rep.crossbars_used == 16

@@ -13,11 +13,13 @@ pricing problem is not solved to optimality. Crossbar counts are relaxed (still 
 from __future__ import annotations
 
 import math
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import reduce
 
 from spikeloom.hw.instance import Bin, Instance
+from spikeloom.hw.repack import pack
 
 
 def _greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
@@ -221,9 +223,9 @@ def _exact_pricing_cpsat(inst: Instance, t: int, pi: list[float], time_limit: fl
 
 class _Master:
     """Restricted master LP (GLOP), grown column by column: min sum C_c lambda_c s.t. every
-    neuron covered at least once, lambda >= 0."""
+    neuron covered at least once, lambda >= 0. Starts with every neuron alone, then `columns`."""
 
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: Instance, columns: Iterable[tuple[int, tuple[int, ...]]] = ()) -> None:
         from ortools.linear_solver import pywraplp
 
         self.inst = inst
@@ -236,7 +238,12 @@ class _Master:
         self.obj = self.solver.Objective()
         self.obj.SetMinimization()
         self.keys: dict[tuple[int, tuple[int, ...]], int] = {}
+        self.vars: list = []
         self.optimal = pywraplp.Solver.OPTIMAL
+        for p in range(inst.n):  # singletons on the cheapest size that takes p: always feasible
+            self.add(min(inst.allowed[p], key=lambda t: inst.types[t].cost), (p,))
+        for t, ns in columns:
+            self.add(t, ns)
 
     def add(self, t: int, ns: tuple[int, ...]) -> bool:
         key = (t, tuple(sorted(ns)))
@@ -247,6 +254,7 @@ class _Master:
             self.rows[p].SetCoefficient(var, 1.0)
         self.obj.SetCoefficient(var, self.inst.types[t].cost)
         self.keys[key] = len(self.keys)
+        self.vars.append(var)
         return True
 
     def solve(self) -> tuple[list[float] | None, float]:
@@ -270,7 +278,8 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     bound at its duals and adds its column where that improves the LP; the master's
     degenerate duals alone gave alpha 1.04-1.06 on preset A for minutes while the LP value
     did not move. Stops when the bound reaches `target` (the incumbent's area), when the
-    LP is proven optimal, or after `time_limit` s. `target` may be a callable (an incumbent
+    LP is proven optimal, when the master's LP value rounds up to the bound (no bound from
+    this LP can be higher), or after `time_limit` s. `target` may be a callable (an incumbent
     another process is still improving); `on_bound` sees every improved (rounded) bound. The start mapping's columns are kept
     out of the master (at a near-optimal start the master stays degenerate at the start's
     value: preset A stuck at 17.0 for 25 s) and only returned with the others."""
@@ -284,8 +293,6 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     master = _Master(inst)
     if not master.ok:
         return 0.0, {}, []
-    for p in range(inst.n):  # singletons on the cheapest size that takes p
-        master.add(min(inst.allowed[p], key=lambda t: types[t].cost), (p,))
     extra = [(b.type, tuple(sorted(b.neurons))) for b in start]
 
     if seeds is None:
@@ -363,6 +370,8 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
             break
         if goal is not None and g * math.ceil(best_lb / g - 1e-6) >= goal():
             break
+        if g * math.ceil(lp_value / g - 1e-6) <= g * math.ceil(best_lb / g - 1e-6):
+            break  # the bound cannot rise: it never exceeds the LP, and this LP value is above the LP
         added += price_greedy(pi, pi_lp)  # columns near the smoothed point
         if not added:  # mis-pricing: move the pricing point towards the LP duals
             a *= 0.5
@@ -375,11 +384,187 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     return g * math.ceil(best_lb / g - 1e-6), info, list(master.keys) + [c for c in extra if c not in master.keys]
 
 
+# price-and-dive settings, tuned on preset D (16x16) over the columns of a 21 s column generation,
+# a second process busy: 13 of 16 dives reached 18 crossbars within 36 s (16-30 s). Two exact
+# pricings per step: 1 in 2 within 36 s (slower, same quality); keeping columns up to 0.2 of a
+# crossbar's cost in reduced cost: 3 in 6.
+GREEDY_ROUNDS = 8  # greedy pricing rounds per dive step
+EXACT_PRICINGS = 1  # exact pricings per dive step (3 more while the LP is above the target)
+PRICING_TIME = 1.0  # s per exact pricing in a dive (its best column is used even if unproven)
+KEEP_RC = 0.1  # a dive keeps the columns whose reduced cost is within this share of their cost
+MARGIN = 0.3  # abandon a dive when its LP estimate exceeds the target by this many of the cheapest crossbar
+FINISH_NEURONS = 64  # neurons left when the dive hands over to CP-SAT / tabu search
+FINISH_TIME = 5.0  # s per hand-over (CP-SAT at most FINISH_CP of it)
+FINISH_CP = 1.5
+BACKTRACK = 1  # fixed columns freed again when the hand-over fails
+
+
+def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit: float, target: float,
+         workers: int = 1, seed: int = 0) -> list[Bin] | None:
+    """Price-and-dive: a mapping of area <= `target` read off the set-covering LP, or None.
+
+    Solve the master LP over `columns`, fix the column with the largest lambda, re-price the
+    neurons left (greedy, then a few short exact pricings), repeat. With FINISH_NEURONS
+    neurons left, the rest is placed exactly (CP-SAT slot model) or, on a homogeneous
+    library, the whole mapping is re-packed from the fixed columns by the tabu search of
+    repack.py. A dive is abandoned when its LP estimate is well above `target` or the fixed
+    area plus a Farley bound on the rest exceeds it, and retried (with the columns priced
+    so far, fixing a random column near the largest) while time is left. Preset D (16x16):
+    the elimination stays at 19 crossbars (25 min tried), the LP is 17.7; dives give 18."""
+    rng = random.Random(seed)
+    t_end = time.perf_counter() + time_limit
+    slack = 1e-6 * reduce(math.gcd, (t.cost for t in inst.types))
+    cols = list(columns)
+    attempt = 0
+    while time.perf_counter() < t_end:
+        master = _Master(inst, cols)
+        pi = master.solve()[0] if master.ok else None
+        if pi is None:
+            return None
+        if len(cols) > 2000:  # keep the columns within reach of the LP: 5x faster master solves
+            master = _Master(inst, [(t, ns) for t, ns in cols
+                                    if inst.types[t].cost - sum(pi[p] for p in ns) <= KEEP_RC * inst.types[t].cost])
+        fixed: list[int] = []
+        covered: set[int] = set()
+        fixed_area = 0
+        while time.perf_counter() < t_end:
+            keys = list(master.keys)
+            rest = [p for p in range(inst.n) if p not in covered]
+            if len(rest) <= FINISH_NEURONS:  # the last few crossbars: CP-SAT, tabu search
+                bins = _finish_back(inst, [keys[i] for i in fixed], target, t_end, workers, seed + attempt)
+                if bins is not None:
+                    return bins
+                break
+            value = _price_rest(inst, master, covered, fixed_area, target, t_end, workers)
+            if value > target + slack + MARGIN * min(t.cost for t in inst.types):
+                break  # the LP is an estimate (pricing stops early): abandon only when well above
+            keys = list(master.keys)
+            lam = [v.solution_value() for v in master.vars]
+            free = sorted(((x, i) for i, x in enumerate(lam) if x > 1e-6 and i not in fixed), reverse=True)
+            if all(x > 1 - 1e-6 for x, _ in free):  # integral: the fixed and the chosen columns
+                bins = _partition([keys[i] for i in fixed + [i for _, i in free]])
+                if inst.is_valid(bins) and inst.metrics(bins)["area"] <= target:
+                    return bins
+                break
+            near = [i for x, i in free if x >= free[0][0] - 0.1] if attempt else []
+            i = rng.choice(near) if near else free[0][1]
+            t, ns = keys[i]
+            fixed.append(i)
+            master.vars[i].SetBounds(1.0, 1.0)
+            covered.update(ns)
+            fixed_area += inst.types[t].cost
+        cols = list(master.keys)
+        attempt += 1
+    return None
+
+
+def _partition(columns: list[tuple[int, tuple[int, ...]]]) -> list[Bin]:
+    """Columns as crossbars, each neuron kept on the first column holding it (dropping a
+    neuron never breaks a crossbar's capacity)."""
+    done: set[int] = set()
+    bins = []
+    for t, ns in columns:
+        keep = tuple(p for p in ns if p not in done)
+        done.update(keep)
+        if keep:
+            bins.append(Bin(t, keep))
+    return bins
+
+
+def _finish_back(inst: Instance, fixed: list[tuple[int, tuple[int, ...]]], target: float, t_end: float,
+                 workers: int, seed: int) -> list[Bin] | None:
+    """The fixed columns plus an exact placement of the neurons they leave; when none fits
+    in the area left, the last fixed columns are freed too (up to BACKTRACK of them)."""
+    for back in range(BACKTRACK + 1):
+        keep = fixed[: len(fixed) - back]
+        covered = {p for _, ns in keep for p in ns}
+        rest = [p for p in range(inst.n) if p not in covered]
+        budget = target - sum(inst.types[t].cost for t, _ in keep)
+        tail = _finish(inst, rest, [t for t, _ in keep], budget, min(FINISH_TIME, t_end - time.perf_counter()),
+                       workers, seed)
+        if tail is not None:
+            bins = _partition(keep) + tail
+            if inst.is_valid(bins) and inst.metrics(bins)["area"] <= target:
+                return bins
+        if len(inst.types) == 1:  # the whole mapping re-packed by tabu search from here
+            k = int(target // inst.types[0].cost)
+            groups = [list(b.neurons) for b in _partition(keep)]
+            groups += [[] for _ in range(k - len(groups))]
+            bins = pack(inst, groups, rest, min(t_end, time.perf_counter() + FINISH_TIME),
+                        random.Random(seed), 10**9)
+            if bins is not None:
+                return bins
+    return None
+
+
+def _finish(inst: Instance, neurons: list[int], used: list[int], budget: float, time_limit: float,
+            workers: int, seed: int) -> list[Bin] | None:
+    """The cheapest placement of `neurons` within area `budget` on crossbars still available
+    after `used` (type indices), solved by the CP-SAT slot model; None if none is found."""
+    from spikeloom.hw.model import SlotModel
+
+    if not neurons:
+        return []
+    if time_limit <= 0.05:
+        return None
+    slots: list[int] = []
+    for t, ct in enumerate(inst.types):
+        fit = sum(1 for p in neurons if inst.fanin[p] <= ct.inputs)
+        k = min(int(budget // ct.cost), -(-fit // ct.outputs))
+        if ct.count is not None:
+            k = min(k, ct.count - used.count(t))
+        slots += [t] * max(0, k)
+    if not slots:
+        return None
+    sm = SlotModel(inst, neurons, slots, ("area",))
+    out = sm.solve(sm.exprs["area"], min(time_limit, FINISH_CP), workers, seed, upper=int(budget))
+    return out.bins
+
+
+def _price_rest(inst: Instance, master: _Master, covered: set[int], fixed_area: float, target: float,
+                t_end: float, workers: int) -> float:
+    """Column generation for the neurons not `covered` by fixed columns: up to GREEDY_ROUNDS
+    greedy pricings, then EXACT_PRICINGS short exact ones (more while the LP is above
+    `target`). Returns the master LP value (solved after the last added column), or inf when
+    the fixed area plus a Farley bound on the rest exceeds `target`."""
+    exact = rounds = 0
+    while True:
+        pi_lp, value = master.solve()
+        if pi_lp is None:
+            return math.inf
+        over = value > target * (1 + 1e-9)  # the LP is an estimate until pricing is exact
+        if time.perf_counter() > t_end:
+            return value
+        pi = [0.0 if p in covered else v for p, v in enumerate(pi_lp)]
+        if rounds < GREEDY_ROUNDS:
+            rounds += 1
+            added = 0
+            for t, ct in enumerate(inst.types):
+                for col in _greedy_columns(inst, t, pi, seeds=60, deadline=t_end):
+                    if sum(pi[p] for p in col) > ct.cost * (1 + 1e-6):
+                        added += master.add(t, col)
+            if added:
+                continue
+        if exact >= EXACT_PRICINGS + (3 if over else 0):
+            return value
+        exact += 1
+        alpha = 1.0
+        added = 0
+        for t, ct in enumerate(inst.types):
+            col, ub = _exact_pricing(inst, t, pi, min(PRICING_TIME, max(0.05, t_end - time.perf_counter())), workers)
+            alpha = max(alpha, ub / ct.cost)
+            if col and sum(pi[p] for p in col) > ct.cost * (1 + 1e-6):
+                added += master.add(t, col)
+        if fixed_area + sum(pi) / alpha > target * (1 + 1e-9):
+            return math.inf  # dead end: no mapping of area <= target extends the fixed columns
+        if not added:
+            return value
+
+
 def best_cover(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit: float,
                workers: int, seed: int, hint: list[Bin] | None = None) -> list[Bin] | None:
     """Price-and-branch: the cheapest selection of generated columns covering every neuron
-    (CP-SAT), turned into a partition (a neuron covered twice stays on its first crossbar;
-    dropping a neuron never breaks a crossbar's capacity)."""
+    (CP-SAT), turned into a partition."""
     from ortools.sat.python import cp_model
 
     m = cp_model.CpModel()
@@ -409,12 +594,4 @@ def best_cover(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_
     solver.parameters.random_seed = seed
     if solver.Solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    done: set[int] = set()
-    bins = []
-    for c, (t, ns) in enumerate(columns):
-        if solver.Value(z[c]):
-            keep = tuple(p for p in ns if p not in done)
-            done.update(keep)
-            if keep:
-                bins.append(Bin(t, keep))
-    return bins
+    return _partition([col for c, col in enumerate(columns) if solver.Value(z[c])])

@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from functools import reduce
 
 from spikeloom.errors import ConfigError, InfeasibleError
 from spikeloom.hw.baseline_mcc import mcc_mapping
 from spikeloom.hw.bounds import all_bounds
 from spikeloom.hw.checker import check_mapping
-from spikeloom.hw.colgen import best_cover, colgen_area_bound
+from spikeloom.hw.colgen import best_cover, colgen_area_bound, dive
 from spikeloom.hw.crossbars import CrossbarLibrary
 from spikeloom.hw.graph import Graph
 from spikeloom.hw.heuristic import best_construct, retype
@@ -25,6 +26,7 @@ METHODS = ("axon-sharing", "mcc")
 MAX_FULL_MODEL_CELLS = 120_000  # neuron-slot pairs above which only LNS runs
 ELIM_SHARE = 0.35  # of the area stage's budget: crossbar elimination (homogeneous libraries, 1 worker)
 PARALLEL_SHARE = 0.95  # with 2+ workers: elimination and column generation side by side
+DIVE_SHARE = 0.5  # of the area stage's time left after column generation (one process): price-and-dive
 COLGEN_SHARE = 0.7  # of the area stage's budget: the bound is the weak side (C: 13 -> 20 at 0.45 -> 0.7, mappings unchanged)
 
 
@@ -162,19 +164,24 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 # without column generation (above 1,500 neurons) the LNS is the alternative,
                 # and it barely moved the 2,000-neuron mapping: elimination gets most of the time
                 t_el = budget * (PARALLEL_SHARE if parallel else ELIM_SHARE if colgen_share > 0 else 0.8)
+                el_end = time.perf_counter() + t_el
                 bg = BackgroundElimination(inst, bins, t_el, seed, k_lb) if parallel else None
                 if bg is not None:
-                    t_cg = t_el
                     cg_lb, cg_info, cols = colgen_area_bound(
-                        inst, bins, t_cg, 1, target=lambda _bg=bg, _c=cost: _bg.crossbars() * _c,
+                        inst, bins, t_el, 1, target=lambda _bg=bg, _c=cost: _bg.crossbars() * _c,
                         on_bound=lambda b, _bg=bg, _c=cost: _bg.raise_bound(math.ceil(b / _c - 1e-9)))
                     bg.raise_bound(math.ceil(max(lb, cg_lb) / cost - 1e-9))
                     lb = max(lb, cg_lb)
                     bound_info.update({f"colgen_{k}": v for k, v in cg_info.items()})
                     bound_info["colgen_bound"] = cg_lb
-                    new_bins = bg.result()
-                    colgen_share = 0.0
                     say(f"area: column generation bound {cg_lb} (LP {cg_info.get('lp_value', 0):.1f})")
+                    # the elimination's mapping is above the bound: dive the LP while it searches on
+                    dived = _dive_down(inst, cols, bg.crossbars() * cost, lb, el_end, seed)
+                    if dived is not None:
+                        bg.cancel()
+                        say(f"area: price-and-dive reached {inst.metrics(dived)[st]}")
+                    new_bins = min([bg.result()] + ([dived] if dived else []), key=lambda b: inst.metrics(b)[st])
+                    colgen_share = 0.0
                 else:
                     new_bins = eliminate(inst, bins, t_el, seed=seed, target=k_lb)
                 if inst.metrics(new_bins)[st] < value:
@@ -202,6 +209,13 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                             bins = cover
                             value = inst.metrics(bins)[st]
                             mark(time.perf_counter(), (value,))
+                if value > lb:
+                    left = time_limit - (time.perf_counter() - t0)
+                    dived = _dive_down(inst, cols, value, lb, time.perf_counter() + DIVE_SHARE * left * share, seed)
+                    if dived is not None:
+                        bins = retype(inst, dived)
+                        value = inst.metrics(bins)[st]
+                        mark(time.perf_counter(), (value,))
                 say(f"area: column generation bound {cg_lb} (LP {cg_info.get('lp_value', 0):.1f}); value {value}")
                 left = time_limit - (time.perf_counter() - t0)
                 budget = max(0.2, left * share)
@@ -261,6 +275,20 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     result = _result(inst, bins, graph, library, method, objective, reports, bounds, wall,
                      det_total, seed, time_limit, workers, external_inputs, history, notes)
     return result
+
+
+def _dive_down(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], value: float, lb: float,
+               t_end: float, seed: int) -> list[Bin] | None:
+    """Price-and-dive (colgen.dive) for a mapping cheaper than `value`, again below each one
+    found, until `lb` or `t_end`; the cheapest found or None."""
+    g = reduce(math.gcd, (t.cost for t in inst.types))
+    best = None
+    while value > lb and t_end - time.perf_counter() > 1.0:
+        out = dive(inst, columns, t_end - time.perf_counter(), max(lb, value - g), seed=seed)
+        if out is None:
+            break
+        best, value = out, inst.metrics(out)["area"]
+    return best
 
 
 def _bins_of(inst: Instance, start: MappingResult) -> list[Bin]:

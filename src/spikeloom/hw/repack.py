@@ -183,19 +183,32 @@ def eliminate(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0,
         order = sorted(range(len(best)), key=lambda j: (len(best[j]), rng.random()))
         drop = order[0] if rng.random() < 0.7 else order[rng.randrange(min(3, len(order)))]
         groups = [list(g) for j, g in enumerate(best) if j != drop]
-        st = _State(inst, groups, ct.outputs, ct.inputs)
-        for p in sorted(best[drop], key=lambda p: -inst.fanin[p]):
-            room = [j for j in range(k) if len(st.members[j]) < ct.outputs]
-            j = min(room, key=lambda j: (_ov(st.axons_after(j, (), inst.src[p]), ct.inputs)
-                                         - st.over(j), st.axons_after(j, (), inst.src[p]), rng.random()))
-            st.add(p, j)
-        if _search(st, t_end, rng, max_iters, stop):
-            cand = [sorted(m) for m in st.members if m]
-            if inst.is_valid([Bin(0, tuple(g)) for g in cand]):
-                best = cand
-                if log is not None:
-                    log([Bin(0, tuple(g)) for g in best])
+        cand = pack(inst, groups, best[drop], t_end, rng, max_iters, stop)
+        if cand is not None:
+            best = [list(b.neurons) for b in cand]
+            if log is not None:
+                log(cand)
     return [Bin(0, tuple(g)) for g in best]
+
+
+def pack(inst: Instance, groups: list[list[int]], loose: list[int], t_end: float, rng: random.Random,
+         max_iters: int, stop: Callable[[], bool] | None = None) -> list[Bin] | None:
+    """`loose` neurons added to the crossbars `groups` (homogeneous library; hardest first,
+    each where it adds the least overflow), then the tabu search to zero overflow. The
+    mapping on at most len(groups) crossbars, or None."""
+    ct = inst.types[0]
+    st = _State(inst, groups, ct.outputs, ct.inputs)
+    for p in sorted(loose, key=lambda p: -inst.fanin[p]):
+        room = [j for j in range(len(groups)) if len(st.members[j]) < ct.outputs]
+        if not room:
+            return None
+        j = min(room, key=lambda j: (_ov(st.axons_after(j, (), inst.src[p]), ct.inputs)
+                                     - st.over(j), st.axons_after(j, (), inst.src[p]), rng.random()))
+        st.add(p, j)
+    if not _search(st, t_end, rng, max_iters, stop):
+        return None
+    bins = [Bin(0, tuple(sorted(m))) for m in st.members if m]
+    return bins if inst.is_valid(bins) else None
 
 
 class BackgroundElimination:
@@ -243,6 +256,11 @@ class BackgroundElimination:
     def raise_bound(self, crossbars: int) -> None:
         if self.proc is not None and crossbars > self.bound.value:
             self.bound.value = crossbars
+
+    def cancel(self) -> None:
+        """Stop the child at its next check (a better mapping was found elsewhere)."""
+        if self.proc is not None:
+            self.bound.value = 1 << 30  # "stop at this many crossbars or fewer": at once
 
     def result(self) -> list[Bin]:
         """Waits for the child (its own time limit) and returns its best mapping."""
