@@ -397,10 +397,11 @@ FINISH_NEURONS = 64  # neurons left when the dive hands over to CP-SAT / tabu se
 FINISH_TIME = 5.0  # s per hand-over (CP-SAT at most FINISH_CP of it)
 FINISH_CP = 1.5
 BACKTRACK = 1  # fixed columns freed again when the hand-over fails
+DIVE_BACKTRACKS = 3  # then: dives again from two steps up, the last fixed column forbidden (up to 3 times)
 
 
 def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit: float, target: float,
-         workers: int = 1, seed: int = 0) -> list[Bin] | None:
+         workers: int = 1, seed: int = 0, stop: Callable[[], bool] | None = None) -> list[Bin] | None:
     """Price-and-dive: a mapping of area <= `target` read off the set-covering LP, or None.
 
     Solve the master LP over `columns`, fix the column with the largest lambda, re-price the
@@ -409,14 +410,19 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
     library, the whole mapping is re-packed from the fixed columns by the tabu search of
     repack.py. A dive is abandoned when its LP estimate is well above `target` or the fixed
     area plus a Farley bound on the rest exceeds it, and retried (with the columns priced
-    so far, fixing a random column near the largest) while time is left. Preset D (16x16):
+    so far, fixing a random column near the largest) while time is left and `stop()` is not
+    true (it is asked once per step). Preset D (16x16):
     the elimination stays at 19 crossbars (25 min tried), the LP is 17.7; dives give 18."""
     rng = random.Random(seed)
     t_end = time.perf_counter() + time_limit
     slack = 1e-6 * reduce(math.gcd, (t.cost for t in inst.types))
     cols = list(columns)
     attempt = 0
-    while time.perf_counter() < t_end:
+
+    def going() -> bool:
+        return time.perf_counter() < t_end and not (stop is not None and stop())
+
+    while going():
         master = _Master(inst, cols)
         pi = master.solve()[0] if master.ok else None
         if pi is None:
@@ -427,14 +433,25 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
         fixed: list[int] = []
         covered: set[int] = set()
         fixed_area = 0
-        while time.perf_counter() < t_end:
+        backtracks = 0
+        while going():
             keys = list(master.keys)
             rest = [p for p in range(inst.n) if p not in covered]
             if len(rest) <= FINISH_NEURONS:  # the last few crossbars: CP-SAT, tabu search
                 bins = _finish_back(inst, [keys[i] for i in fixed], target, t_end, workers, seed + attempt)
                 if bins is not None:
                     return bins
-                break
+                if backtracks >= DIVE_BACKTRACKS or len(fixed) < 2:
+                    break
+                # dive again from two steps up, without the last column fixed
+                backtracks += 1
+                for i in fixed[-2:]:
+                    master.vars[i].SetBounds(0.0, master.solver.infinity())
+                master.vars[fixed[-1]].SetBounds(0.0, 0.0)
+                fixed = fixed[:-2]
+                covered = {p for i in fixed for p in keys[i][1]}
+                fixed_area = sum(inst.types[keys[i][0]].cost for i in fixed)
+                continue
             value = _price_rest(inst, master, covered, fixed_area, target, t_end, workers)
             if value > target + slack + MARGIN * min(t.cost for t in inst.types):
                 break  # the LP is an estimate (pricing stops early): abandon only when well above

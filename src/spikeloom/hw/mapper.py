@@ -176,7 +176,8 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                     bound_info["colgen_bound"] = cg_lb
                     say(f"area: column generation bound {cg_lb} (LP {cg_info.get('lp_value', 0):.1f})")
                     # the elimination's mapping is above the bound: dive the LP while it searches on
-                    dived = _dive_down(inst, cols, bg.crossbars() * cost, lb, el_end, seed)
+                    dived = _dive_down(inst, cols, bg.crossbars() * cost, lb, el_end, seed,
+                                       stop=lambda _bg=bg, _c=cost, _lb=lb: _bg.crossbars() * _c <= _lb)
                     if dived is not None:
                         bg.cancel()
                         say(f"area: price-and-dive reached {inst.metrics(dived)[st]}")
@@ -291,13 +292,13 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
 
 
 def _dive_down(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], value: float, lb: float,
-               t_end: float, seed: int) -> list[Bin] | None:
+               t_end: float, seed: int, stop: Callable[[], bool] | None = None) -> list[Bin] | None:
     """Price-and-dive (colgen.dive) for a mapping cheaper than `value`, again below each one
-    found, until `lb` or `t_end`; the cheapest found or None."""
+    found, until `lb`, `t_end` or `stop()`; the cheapest found or None."""
     g = reduce(math.gcd, (t.cost for t in inst.types))
     best = None
     while value > lb and t_end - time.perf_counter() > 1.0:
-        out = dive(inst, columns, t_end - time.perf_counter(), max(lb, value - g), seed=seed)
+        out = dive(inst, columns, t_end - time.perf_counter(), max(lb, value - g), seed=seed, stop=stop)
         if out is None:
             break
         best, value = out, inst.metrics(out)["area"]
