@@ -408,9 +408,10 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
     neurons left (greedy, then a few short exact pricings), repeat. With FINISH_NEURONS
     neurons left, the rest is placed exactly (CP-SAT slot model) or, on a homogeneous
     library, the whole mapping is re-packed from the fixed columns by the tabu search of
-    repack.py. A dive is abandoned when its LP estimate is well above `target` or the fixed
-    area plus a Farley bound on the rest exceeds it, and retried (with the columns priced
-    so far, fixing a random column near the largest) while time is left and `stop()` is not
+    repack.py; when that fails, the dive goes on from two steps up with the last fixed column
+    forbidden (DIVE_BACKTRACKS times). A dive is abandoned when its LP estimate is well above
+    `target` or the fixed area plus a Farley bound on the rest exceeds it, and retried (with
+    the columns priced so far, fixing a random column near the largest) while time is left and `stop()` is not
     true (it is asked once per step). Preset D (16x16):
     the elimination stays at 19 crossbars (25 min tried), the LP is 17.7; dives give 18."""
     rng = random.Random(seed)
