@@ -128,7 +128,7 @@ def main() -> None:
 
     def rng_(k: str) -> list[float]:
         v = [r[k] for r in rows]
-        return [min(v), max(v)]
+        return [min(v), max(v)] if v else []
 
     final = {
         "less_area_vs_mcc_pct": rng_("less_area_vs_mcc_pct"),

@@ -113,17 +113,40 @@ def test_dive_alone_reaches_the_enumerated_optimum(seed, opt, monkeypatch):
     assert colgen.dive(inst, cols, 2, target=16 * (opt - 1)) is None
 
 
-def test_dive_hands_over_to_cp_sat_and_tabu_search():
+@pytest.fixture(scope="module")
+def case120():
     """120 neurons on 8x8 crossbars: the constructive heuristic needs 18 crossbars and the
-    elimination 17 (3 s); the dive fixes columns until 64 neurons are left, hands over,
-    and reaches the column-generation bound 16 (a proven optimum, checked independently)."""
+    elimination 17 (3 s); the column-generation bound is 16."""
     g = synthetic_network(120, 220, 6, seed=3)
     lib = parse_library("homogeneous:8x8")
     inst = Instance(g, lib)
     start = construct(inst)
     lb, _, cols = colgen_area_bound(inst, start, time_limit=20, workers=1)
     assert lb == 16 * 64 and len(start) == 18
+    return g, lib, inst, start, lb, cols
+
+
+def test_dive_hands_over_to_cp_sat_and_tabu_search(case120):
+    """The dive fixes columns until 64 neurons are left, hands over, and reaches the
+    column-generation bound 16 (a proven optimum, checked independently)."""
+    g, lib, inst, _, lb, cols = case120
     bins = colgen.dive(inst, cols, 60, target=lb)
     assert bins is not None
+    rep = check_mapping(g, lib, _mapping_dict(inst, bins))
+    assert rep.valid and rep.area == lb and rep.crossbars_used == 16
+
+
+def test_second_dive_in_a_child_process_reaches_the_bound(case120):
+    """The exploring dive that replaces a stalled elimination (mapper._background_dive):
+    run in a forked child, its mapping comes back through the pipe at the bound, and the
+    shared crossbar count the parent watches says 16."""
+    import time
+
+    from spikeloom.hw.mapper import _background_dive
+
+    g, lib, inst, start, lb, cols = case120
+    bg = _background_dive(inst, cols, start, lb, time.perf_counter() + 60, seed=1)
+    bins = bg.result()
+    assert bg.crossbars() == 16
     rep = check_mapping(g, lib, _mapping_dict(inst, bins))
     assert rep.valid and rep.area == lb and rep.crossbars_used == 16

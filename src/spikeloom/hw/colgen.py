@@ -239,6 +239,7 @@ class _Master:
         self.obj.SetMinimization()
         self.keys: dict[tuple[int, tuple[int, ...]], int] = {}
         self.vars: list = []
+        self.costs: list[float] = []
         self.optimal = pywraplp.Solver.OPTIMAL
         for p in range(inst.n):  # singletons on the cheapest size that takes p: always feasible
             self.add(min(inst.allowed[p], key=lambda t: inst.types[t].cost), (p,))
@@ -255,7 +256,14 @@ class _Master:
         self.obj.SetCoefficient(var, self.inst.types[t].cost)
         self.keys[key] = len(self.keys)
         self.vars.append(var)
+        self.costs.append(self.inst.types[t].cost)
         return True
+
+    def price(self, i: int, factor: float) -> None:
+        """Column i's cost times `factor`: 0 fixes it (its neurons count as covered, the LP
+        value leaves its cost out), a large factor forbids it, 1 restores it. A cost change
+        keeps GLOP's warm start, a bound change does not (preset D's master: 0.04 s vs 0.9 s)."""
+        self.obj.SetCoefficient(self.vars[i], factor * self.costs[i])
 
     def solve(self) -> tuple[list[float] | None, float]:
         """(row duals clipped at 0, LP value), or (None, inf)."""
@@ -267,7 +275,8 @@ class _Master:
 def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, workers: int = 2, *,
                       seeds: int | None = None, pricing_time: float = 20.0, smooth: float = 0.5,
                       target: float | Callable[[], float] | None = None,
-                      on_bound: Callable[[float], None] | None = None
+                      on_bound: Callable[[float], None] | None = None,
+                      on_columns: Callable[[list[tuple[int, tuple[int, ...]]]], None] | None = None
                       ) -> tuple[float, dict[str, float], list[tuple[int, tuple[int, ...]]]]:
     """(valid lower bound on area, info, generated columns). Bound 0 when GLOP is missing.
 
@@ -280,7 +289,8 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     did not move. Stops when the bound reaches `target` (the incumbent's area), when the
     LP is proven optimal, when the master's LP value rounds up to the bound (no bound from
     this LP can be higher), or after `time_limit` s. `target` may be a callable (an incumbent
-    another process is still improving); `on_bound` sees every improved (rounded) bound. The start mapping's columns are kept
+    another process is still improving); `on_bound` sees every improved (rounded) bound,
+    `on_columns` the columns once phase 1 is over. The start mapping's columns are kept
     out of the master (at a near-optimal start the master stays degenerate at the start's
     value: preset A stuck at 17.0 for 25 s) and only returned with the others."""
     t_end = time.perf_counter() + time_limit
@@ -335,6 +345,8 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
             if added and time.perf_counter() < phase1_end:
                 continue
             phase = 2
+            if on_columns is not None:
+                on_columns(_with(list(master.keys), extra))
         else:
             if price_greedy(pi_lp, pi_lp):  # cheap columns first
                 continue
@@ -381,7 +393,13 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
             a = max(0.05, a * 0.8)
     info = {"lp_value": lp_value, "iterations": iters, "columns": len(master.keys), "raw_bound": best_lb,
             "exact_pricings": exact_calls, "lp_proven": float(proven_lp)}
-    return g * math.ceil(best_lb / g - 1e-6), info, list(master.keys) + [c for c in extra if c not in master.keys]
+    return g * math.ceil(best_lb / g - 1e-6), info, _with(list(master.keys), extra)
+
+
+def _with(columns: list[tuple[int, tuple[int, ...]]], more: list[tuple[int, tuple[int, ...]]]
+          ) -> list[tuple[int, tuple[int, ...]]]:
+    have = set(columns)
+    return columns + [c for c in more if c not in have]
 
 
 # price-and-dive settings, tuned on preset D (16x16) over the columns of a 21 s column generation,
@@ -394,14 +412,16 @@ PRICING_TIME = 1.0  # s per exact pricing in a dive (its best column is used eve
 KEEP_RC = 0.1  # a dive keeps the columns whose reduced cost is within this share of their cost
 MARGIN = 0.3  # abandon a dive when its LP estimate exceeds the target by this many of the cheapest crossbar
 FINISH_NEURONS = 64  # neurons left when the dive hands over to CP-SAT / tabu search
-FINISH_TIME = 5.0  # s per hand-over (CP-SAT at most FINISH_CP of it)
+FINISH_TIME = 2.0  # s per hand-over step: CP-SAT (at most FINISH_CP), then the tabu search (D: a failed hand-over took 13 s at 5.0)
 FINISH_CP = 1.5
 BACKTRACK = 1  # fixed columns freed again when the hand-over fails
+FORBID = 1000.0  # cost factor of a column a re-dive must not use
 DIVE_BACKTRACKS = 3  # then: dives again from two steps up, the last fixed column forbidden (up to 3 times)
 
 
 def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit: float, target: float,
-         workers: int = 1, seed: int = 0, stop: Callable[[], bool] | None = None) -> list[Bin] | None:
+         workers: int = 1, seed: int = 0, stop: Callable[[], bool] | None = None,
+         explore: bool = False) -> list[Bin] | None:
     """Price-and-dive: a mapping of area <= `target` read off the set-covering LP, or None.
 
     Solve the master LP over `columns`, fix the column with the largest lambda, re-price the
@@ -412,7 +432,8 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
     forbidden (DIVE_BACKTRACKS times). A dive is abandoned when its LP estimate is well above
     `target` or the fixed area plus a Farley bound on the rest exceeds it, and retried (with
     the columns priced so far, fixing a random column near the largest) while time is left and `stop()` is not
-    true (it is asked once per step). Preset D (16x16):
+    true (it is asked once per step). `explore`: the first dive, too, starts from a random
+    column near the largest (a second diver next to a first one). Preset D (16x16):
     the elimination stays at 19 crossbars (25 min tried), the LP is 17.7; dives give 18."""
     rng = random.Random(seed)
     t_end = time.perf_counter() + time_limit
@@ -447,8 +468,8 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
                 # dive again from two steps up, without the last column fixed
                 backtracks += 1
                 for i in fixed[-2:]:
-                    master.vars[i].SetBounds(0.0, master.solver.infinity())
-                master.vars[fixed[-1]].SetBounds(0.0, 0.0)
+                    master.price(i, 1.0)
+                master.price(fixed[-1], FORBID)
                 fixed = fixed[:-2]
                 covered = {p for i in fixed for p in keys[i][1]}
                 fixed_area = sum(inst.types[keys[i][0]].cost for i in fixed)
@@ -464,11 +485,11 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
                 if inst.is_valid(bins) and inst.metrics(bins)["area"] <= target:
                     return bins
                 break
-            near = [i for x, i in free if x >= free[0][0] - 0.1] if attempt else []
+            near = [i for x, i in free if x >= free[0][0] - 0.1] if attempt or (explore and not fixed) else []
             i = rng.choice(near) if near else free[0][1]
             t, ns = keys[i]
             fixed.append(i)
-            master.vars[i].SetBounds(1.0, 1.0)
+            master.price(i, 0.0)
             covered.update(ns)
             fixed_area += inst.types[t].cost
         cols = list(master.keys)
@@ -535,7 +556,10 @@ def _finish(inst: Instance, neurons: list[int], used: list[int], budget: float, 
     if not slots:
         return None
     sm = SlotModel(inst, neurons, slots, ("area",))
-    out = sm.solve(sm.exprs["area"], min(time_limit, FINISH_CP), workers, seed, upper=int(budget))
+    # two CP-SAT workers even next to a busy second core: on a preset-D hand-over (56 neurons,
+    # 4 crossbars) one worker found the placement in 1.5 s for 2 of 8 seeds, two for 6 of 6
+    # in under 0.9 s with the other core busy
+    out = sm.solve(sm.exprs["area"], min(time_limit, FINISH_CP), max(2, workers), seed, upper=int(budget))
     return out.bins
 
 
@@ -550,6 +574,7 @@ def _price_rest(inst: Instance, master: _Master, covered: set[int], fixed_area: 
         pi_lp, value = master.solve()
         if pi_lp is None:
             return math.inf
+        value += fixed_area  # fixed columns are priced at 0 in the master
         over = value > target * (1 + 1e-9)  # the LP is an estimate until pricing is exact
         if time.perf_counter() > t_end:
             return value

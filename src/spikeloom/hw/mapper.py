@@ -19,7 +19,7 @@ from spikeloom.hw.heuristic import best_construct, retype
 from spikeloom.hw.instance import OBJECTIVES, Bin, Instance
 from spikeloom.hw.lns import lns, score
 from spikeloom.hw.model import SlotModel
-from spikeloom.hw.repack import BackgroundElimination, eliminate
+from spikeloom.hw.repack import BackgroundSearch, background_elimination, eliminate
 from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
 
 METHODS = ("axon-sharing", "mcc")
@@ -27,6 +27,7 @@ MAX_FULL_MODEL_CELLS = 120_000  # neuron-slot pairs above which only LNS runs
 ELIM_SHARE = 0.35  # of the area stage's budget: crossbar elimination (homogeneous libraries, 1 worker)
 PARALLEL_SHARE = 0.95  # with 2+ workers: elimination and column generation side by side
 DIVE_SHARE = 0.5  # of the area stage's time left after column generation (one process, homogeneous): price-and-dive
+STALL = 8.0  # s without improvement after which the elimination child gives its core to a second dive (D: stuck at 19 from 4 s on)
 COLGEN_SHARE = 0.7  # of the area stage's budget: the bound is the weak side (C: 13 -> 20 at 0.45 -> 0.7, mappings unchanged)
 
 
@@ -159,32 +160,31 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 # empty one crossbar into the others by local search, repeatedly (repack.py):
                 # with 2+ workers in a second process next to the column generation
                 cost = inst.types[0].cost
-                k_lb = math.ceil(lb / cost - 1e-9)
                 parallel = workers >= 2 and colgen_share > 0
                 # without column generation (above 1,500 neurons) the LNS is the alternative,
                 # and it barely moved the 2,000-neuron mapping: elimination gets most of the time
                 t_el = budget * (PARALLEL_SHARE if parallel else ELIM_SHARE if colgen_share > 0 else 0.8)
                 el_end = time.perf_counter() + t_el
-                bg = BackgroundElimination(inst, bins, t_el, seed, k_lb) if parallel else None
-                if bg is not None:
-                    cg_lb, cg_info, cols = colgen_area_bound(
-                        inst, bins, t_el, 1, target=lambda _bg=bg, _c=cost: _bg.crossbars() * _c,
-                        on_bound=lambda b, _bg=bg, _c=cost: _bg.raise_bound(math.ceil(b / _c - 1e-9)))
-                    bg.raise_bound(math.ceil(max(lb, cg_lb) / cost - 1e-9))
+                if parallel:
+                    core = _SecondCore(inst, bins, el_end, seed, lb, say)
+                    cg_lb, cg_info, cols = colgen_area_bound(inst, bins, t_el, 1, target=core.area,
+                                                             on_bound=core.raise_bound, on_columns=core.offer_columns)
                     lb = max(lb, cg_lb)
+                    core.raise_bound(lb)
                     bound_info.update({f"colgen_{k}": v for k, v in cg_info.items()})
                     bound_info["colgen_bound"] = cg_lb
                     say(f"area: column generation bound {cg_lb} (LP {cg_info.get('lp_value', 0):.1f})")
-                    # the elimination's mapping is above the bound: dive the LP while it searches on
-                    dived = _dive_down(inst, cols, bg.crossbars() * cost, lb, el_end, seed,
-                                       stop=lambda _bg=bg, _c=cost, _lb=lb: _bg.crossbars() * _c <= _lb)
+                    core.offer_columns(cols)
+                    # the second core's mapping is above the bound: dive the LP while it searches on
+                    dived = _dive_down(inst, cols, core.area(), lb, el_end, seed,
+                                       stop=lambda _c=core, _lb=lb: _c.area() <= _lb)
                     if dived is not None:
-                        bg.cancel()
+                        core.cancel()
                         say(f"area: price-and-dive reached {inst.metrics(dived)[st]}")
-                    new_bins = min([bg.result()] + ([dived] if dived else []), key=lambda b: inst.metrics(b)[st])
+                    new_bins = min(core.results() + ([dived] if dived else []), key=lambda b: inst.metrics(b)[st])
                     colgen_share = 0.0
                 else:
-                    new_bins = eliminate(inst, bins, t_el, seed=seed, target=k_lb)
+                    new_bins = eliminate(inst, bins, t_el, seed=seed, target=math.ceil(lb / cost - 1e-9))
                 if inst.metrics(new_bins)[st] < value:
                     bins = new_bins
                     value = inst.metrics(bins)[st]
@@ -292,17 +292,86 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
 
 
 def _dive_down(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], value: float, lb: float,
-               t_end: float, seed: int, stop: Callable[[], bool] | None = None) -> list[Bin] | None:
+               t_end: float, seed: int, stop: Callable[[], bool] | None = None, explore: bool = False,
+               log: Callable[[list[Bin]], None] | None = None) -> list[Bin] | None:
     """Price-and-dive (colgen.dive) for a mapping cheaper than `value`, again below each one
-    found, until `lb`, `t_end` or `stop()`; the cheapest found or None."""
+    found (each passed to `log`), until `lb`, `t_end` or `stop()`; the cheapest found or None."""
     g = reduce(math.gcd, (t.cost for t in inst.types))
     best = None
     while value > lb and t_end - time.perf_counter() > 1.0:
-        out = dive(inst, columns, t_end - time.perf_counter(), max(lb, value - g), seed=seed, stop=stop)
+        out = dive(inst, columns, t_end - time.perf_counter(), max(lb, value - g), seed=seed, stop=stop,
+                   explore=explore)
         if out is None:
             break
         best, value = out, inst.metrics(out)["area"]
+        if log is not None:
+            log(best)
     return best
+
+
+class _SecondCore:
+    """The second process of a 2-worker area stage (homogeneous library): crossbar
+    elimination (repack.py) first; once that has not improved for STALL s, a price-and-dive
+    over the columns generated so far instead (`offer_columns`), exploring other dives than
+    the parent's. Preset D: the elimination stays at 19 from 4 s on, dives reach 18. Areas
+    and bounds in cells."""
+
+    def __init__(self, inst: Instance, bins: list[Bin], t_end: float, seed: int, lb: float,
+                 say: Callable[[str], None]) -> None:
+        self.inst, self.t_end, self.seed, self.lb, self.say = inst, t_end, seed, lb, say
+        self.cost = inst.types[0].cost
+        self.found: list[list[Bin]] = []
+        self.bg = background_elimination(inst, bins, t_end - time.perf_counter(), seed, self._k(lb))
+        self.diving = False
+
+    def _k(self, area: float) -> int:
+        return math.ceil(area / self.cost - 1e-9)
+
+    def area(self) -> float:
+        """The child's best area so far."""
+        return self.bg.crossbars() * self.cost
+
+    def raise_bound(self, lb: float) -> None:
+        self.lb = max(self.lb, lb)
+        self.bg.raise_bound(self._k(lb))
+
+    def cancel(self) -> None:
+        self.bg.cancel()
+
+    def offer_columns(self, columns: list[tuple[int, tuple[int, ...]]]) -> None:
+        """Switch to the dive when the elimination has stalled above the bound."""
+        bg = self.bg
+        if self.diving or bg.proc is None or bg.stalled() < STALL or self.area() <= self.lb:
+            return
+        bg.cancel()
+        self.found.append(bg.result())
+        self.say(f"area: elimination stalled at {len(self.found[-1])} crossbars; a second dive instead")
+        self.bg = _background_dive(self.inst, columns, self.found[-1], self.lb, self.t_end, self.seed + 1)
+        self.diving = True
+
+    def results(self) -> list[list[Bin]]:
+        """Every mapping it found (waits for the child)."""
+        return self.found + [self.bg.result()]
+
+
+def _background_dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], bins: list[Bin], lb: float,
+                     t_end: float, seed: int) -> BackgroundSearch:
+    """_dive_down below `bins` in a forked child (homogeneous library), its first column
+    picked at random near the largest so that it explores other dives than the parent's;
+    it stops at `lb`, `t_end` or when cancelled."""
+    cost = inst.types[0].cost
+    best = [len(bins)]
+
+    def search(log: Callable[[list[Bin]], None], goal: Callable[[], int]) -> None:
+        def keep(b: list[Bin]) -> None:
+            best[0] = len(b)
+            log(b)
+
+        # goal: the parent's bound, raised while it searches (cancel() raises it above any count)
+        _dive_down(inst, columns, len(bins) * cost, lb, t_end, seed, explore=True, log=keep,
+                   stop=lambda: best[0] <= goal())
+
+    return BackgroundSearch(inst, bins, t_end - time.perf_counter(), math.ceil(lb / cost - 1e-9), search)
 
 
 def _bins_of(inst: Instance, start: MappingResult) -> list[Bin]:

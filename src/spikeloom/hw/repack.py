@@ -211,13 +211,16 @@ def pack(inst: Instance, groups: list[list[int]], loose: list[int], t_end: float
     return bins if inst.is_valid(bins) else None
 
 
-class BackgroundElimination:
-    """`eliminate` in a forked child process (a second core), next to the column
-    generation in the parent. Shared values: the child's crossbar count (the parent's
-    column generation stops once its bound reaches it) and the parent's bound in crossbars
-    (the child stops once its count reaches it). Without fork, it runs in the foreground."""
+class BackgroundSearch:
+    """A mapping search in a forked child process (a second core), next to the parent's
+    work. `search(log, goal)` must call `log` with every improved mapping and stop once its
+    crossbar count is at most `goal()`. Shared values: the child's best crossbar count (the
+    parent's column generation and dive stop once their bound reaches it), the time of its
+    last improvement, and the bound in crossbars that the parent raises (the child stops
+    once its count reaches it). Without fork, the search runs in the foreground."""
 
-    def __init__(self, inst: Instance, bins: list[Bin], time_limit: float, seed: int, bound: int) -> None:
+    def __init__(self, inst: Instance, bins: list[Bin], time_limit: float, bound: int,
+                 search: Callable[[Callable[[list[Bin]], None], Callable[[], int]], object]) -> None:
         import multiprocessing as mp
 
         self.inst = inst
@@ -229,10 +232,15 @@ class BackgroundElimination:
             ctx = None
         if ctx is None:
             self.proc = None
-            self.bins = eliminate(inst, bins, time_limit, seed=seed, target=bound)
+
+            def keep(b: list[Bin]) -> None:
+                self.bins = b
+
+            search(keep, lambda: bound)
             self.count = None
             return
         self.count = ctx.Value("i", len(bins))
+        self.since = ctx.Value("d", time.perf_counter())
         self.bound = ctx.Value("i", bound)
         self.recv, send = ctx.Pipe(duplex=False)
 
@@ -240,8 +248,9 @@ class BackgroundElimination:
             def log(b: list[Bin]) -> None:
                 send.send([x.neurons for x in b])
                 self.count.value = len(b)
+                self.since.value = time.perf_counter()
 
-            eliminate(inst, bins, time_limit, seed=seed, target=lambda: self.bound.value, log=log)
+            search(log, lambda: self.bound.value)
             send.send(None)
             send.close()
 
@@ -252,6 +261,10 @@ class BackgroundElimination:
     def crossbars(self) -> int:
         """The child's best crossbar count so far."""
         return len(self.bins) if self.count is None else self.count.value
+
+    def stalled(self) -> float:
+        """Seconds since the child last improved (0 without a child)."""
+        return 0.0 if self.proc is None else time.perf_counter() - self.since.value
 
     def raise_bound(self, crossbars: int) -> None:
         if self.proc is not None and crossbars > self.bound.value:
@@ -285,3 +298,10 @@ class BackgroundElimination:
             self.proc.terminate()
             self.proc.join()
         return best
+
+
+def background_elimination(inst: Instance, bins: list[Bin], time_limit: float, seed: int,
+                           bound: int) -> BackgroundSearch:
+    """`eliminate` in a forked child (BackgroundSearch), next to the column generation."""
+    return BackgroundSearch(inst, bins, time_limit, bound, lambda log, goal: eliminate(
+        inst, bins, time_limit, seed=seed, target=goal, log=log))
