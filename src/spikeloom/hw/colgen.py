@@ -259,11 +259,15 @@ class _Master:
         self.costs.append(self.inst.types[t].cost)
         return True
 
-    def price(self, i: int, factor: float) -> None:
+    def scale_cost(self, i: int, factor: float) -> None:
         """Column i's cost times `factor`: 0 fixes it (its neurons count as covered, the LP
         value leaves its cost out), a large factor forbids it, 1 restores it. A cost change
         keeps GLOP's warm start, a bound change does not (preset D's master: 0.04 s vs 0.9 s)."""
         self.obj.SetCoefficient(self.vars[i], factor * self.costs[i])
+
+    def columns(self, more: Iterable[tuple[int, tuple[int, ...]]] = ()) -> list[tuple[int, tuple[int, ...]]]:
+        """Its columns, then those of `more` it does not hold."""
+        return list(self.keys) + [c for c in more if c not in self.keys]
 
     def solve(self) -> tuple[list[float] | None, float]:
         """(row duals clipped at 0, LP value), or (None, inf)."""
@@ -346,7 +350,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
                 continue
             phase = 2
             if on_columns is not None:
-                on_columns(_with(list(master.keys), extra))
+                on_columns(master.columns(extra))
         else:
             if price_greedy(pi_lp, pi_lp):  # cheap columns first
                 continue
@@ -393,13 +397,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
             a = max(0.05, a * 0.8)
     info = {"lp_value": lp_value, "iterations": iters, "columns": len(master.keys), "raw_bound": best_lb,
             "exact_pricings": exact_calls, "lp_proven": float(proven_lp)}
-    return g * math.ceil(best_lb / g - 1e-6), info, _with(list(master.keys), extra)
-
-
-def _with(columns: list[tuple[int, tuple[int, ...]]], more: list[tuple[int, tuple[int, ...]]]
-          ) -> list[tuple[int, tuple[int, ...]]]:
-    have = set(columns)
-    return columns + [c for c in more if c not in have]
+    return g * math.ceil(best_lb / g - 1e-6), info, master.columns(extra)
 
 
 # price-and-dive settings, tuned on preset D (16x16) over the columns of a 21 s column generation,
@@ -468,8 +466,8 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
                 # dive again from two steps up, without the last column fixed
                 backtracks += 1
                 for i in fixed[-2:]:
-                    master.price(i, 1.0)
-                master.price(fixed[-1], FORBID)
+                    master.scale_cost(i, 1.0)
+                master.scale_cost(fixed[-1], FORBID)
                 fixed = fixed[:-2]
                 covered = {p for i in fixed for p in keys[i][1]}
                 fixed_area = sum(inst.types[keys[i][0]].cost for i in fixed)
@@ -489,7 +487,7 @@ def dive(inst: Instance, columns: list[tuple[int, tuple[int, ...]]], time_limit:
             i = rng.choice(near) if near else free[0][1]
             t, ns = keys[i]
             fixed.append(i)
-            master.price(i, 0.0)
+            master.scale_cost(i, 0.0)
             covered.update(ns)
             fixed_area += inst.types[t].cost
         cols = list(master.keys)
