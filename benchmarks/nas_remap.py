@@ -4,8 +4,8 @@
 
 Reads DIR/evals/<key>-full.json and DIR/models/<key>-full/compressed.pt (written by
 `spikeloom nas` / `benchmarks/nas.py`), maps the compressed network exactly as the search
-does (`search.nas.hardware.map_weights`: alive neurons, external inputs, area then global
-routes) and prints, per architecture, the stored area and the new one; the last line is JSON.
+does (`measure.graph.graph_from_checkpoint` + `search.nas.hardware.map_graph`: idle neurons
+left out, external inputs, area then global routes) and prints, per architecture, the stored area and the new one; the last line is JSON.
 Training and accuracies are untouched.
 """
 
@@ -17,9 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from spikeloom.search.nas.compress import alive_weights
-from spikeloom.search.nas.hardware import map_weights
-from spikeloom.snn.checkpoint import load_checkpoint
+from spikeloom.measure.graph import graph_from_checkpoint
+from spikeloom.search.nas.hardware import map_graph
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,13 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for key in keys:
         ev = json.loads((args.dir / "evals" / f"{key}-full.json").read_text())["evaluation"]
-        ckpt = load_checkpoint(args.dir / "models" / f"{key}-full" / "compressed.pt")
-        layers = len(ckpt.model_config.topology) - 1
-        weights = alive_weights([ckpt.state_dict[f"fcs.{i}.weight"] for i in range(layers)])
+        graph = graph_from_checkpoint(args.dir / "models" / f"{key}-full" / "compressed.pt")
         t0 = time.perf_counter()
-        cost = map_weights([w.numpy() for w in weights], ev["architecture"]["library"], args.time_limit)
+        cost = map_graph(graph, ev["architecture"]["library"], args.time_limit)
         row = {"key": key, "hidden": ev["architecture"]["hidden"], "sparsity": ev["architecture"]["sparsity"],
-               "val_accuracy": ev["objectives"]["accuracy"], "test_accuracy": ev["test_accuracy"],
+               "val_accuracy": ev["objectives"]["accuracy"],
                "stored_area": ev["objectives"]["area"], "area": cost.area, "crossbars": cost.crossbars,
                "status": cost.status, "seconds": round(time.perf_counter() - t0, 1)}
         print(row, flush=True)

@@ -11,11 +11,11 @@ from spikeloom.energy import (
     TABLE_45NM,
     energy_from_counts,
     energy_ratio,
-    estimate_energy,
     load_table,
     normalize_table,
 )
 from spikeloom.errors import ConfigError
+from spikeloom.measure import measure_energy
 from spikeloom.snn import build_model
 from spikeloom.spec import ModelConfig
 
@@ -41,7 +41,7 @@ def test_snn_counts_from_known_spikes():
     # sample 1: input spikes 3 per step -> 6; hidden: neurons 0 and 1 fire each step -> 4;
     #           output neuron 0 fires each step -> 2
     # sample 2: input 1 per step -> 2; hidden neuron 0 each step -> 2; output 0 each step -> 2
-    rep = estimate_energy(model, cfg, x)
+    rep = measure_energy(model, cfg, x)
     assert list(rep.spikes_per_layer) == [4.0, 3.0, 2.0]
     assert [r["ops"] for r in rep.per_layer] == [4.0 * 3, 3.0 * 2]  # spikes x fan-out
     assert rep.ops_per_sample == 18.0

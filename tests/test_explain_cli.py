@@ -21,7 +21,7 @@ def checkpoints(tmp_path_factory):
 
 def test_explain_writes_figures_and_summary(checkpoints, tmp_path, capsys):
     out = tmp_path / "ex"
-    argv = ["explain", "--model", str(checkpoints["snn"]), "--samples", "0", "3",
+    argv = ["explain", "--model", str(checkpoints["snn"]), "--sample-ids", "0", "3",
             "--profile-samples", "200", "--rules-fit-samples", "400", "--out", str(out)]
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -84,8 +84,8 @@ def test_ann_checkpoint_gets_the_methods_that_apply(checkpoints, tmp_path):
 
 
 @pytest.mark.parametrize("extra, needle", [
-    (["--samples", "0", "360"], "sample index 360 is outside the test split"),
-    (["--samples", "-1"], "sample index -1 is outside"),
+    (["--sample-ids", "0", "360"], "sample index 360 is outside the test split"),
+    (["--sample-ids", "-1"], "sample index -1 is outside"),
     (["--methods", "saliency,shap"], "unknown method(s) shap"),
     (["--methods", ","], "unknown method(s) (none given)"),
     (["--rules-depth", "0"], "rules depth must be >= 1"),

@@ -105,9 +105,12 @@ def test_statistics_and_replay(models, digits):
     assert r.accuracy_drop == pytest.approx(res.clean_accuracy - r.mean_accuracy)
     assert r.reliability_pct == pytest.approx(100 * r.mean_accuracy / res.clean_accuracy)
     assert r.ci95[0] < r.mean_accuracy < r.ci95[1]
-    assert list(res.to_dict()) == ["clean_accuracy", "results"]
+    assert list(res.to_dict()) == ["clean_accuracy", "engine", "fault_seed", "results"]
+    assert res.engine in ("compiled", "delta") and res.to_dict()["fault_seed"] == cc.seed
     assert list(res.to_dict()["results"][0]) == ["scope", "ber", "trials", "mean_accuracy",
-                                                 "accuracy_drop", "reliability_pct", "std", "ci95"]
+                                                 "accuracy_drop", "reliability_pct", "std", "ci95",
+                                                 "accuracies"]
+    assert res.to_dict()["results"][0]["accuracies"] == list(r.accuracies)
     assert res.float_accuracy is not None
     again = replay_trial(ckpt.build(), ckpt.model_config, x, y, cc, "model", 0.02, r.seeds[2])
     assert again == r.accuracies[2]

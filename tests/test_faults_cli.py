@@ -30,11 +30,13 @@ def test_faults_summary_and_resume(trained, tmp_path):
     assert scopes == [("model", 0.01), ("layer:1", 0.01), ("layer:2", 0.01),
                       ("model", 0.1), ("layer:1", 0.1), ("layer:2", 0.1)]
     assert set(summary["results"][0]) == {"scope", "ber", "trials", "mean_accuracy",
-                                          "accuracy_drop", "reliability_pct", "std", "ci95"}
+                                          "accuracy_drop", "reliability_pct", "std", "ci95", "accuracies"}
+    assert summary["engine"] == "compiled" and summary["seed"] == summary["fault_seed"] == summary["eval_seed"] == 0
     lines = (out / "trials.jsonl").read_text().splitlines()
     assert len(lines) == 1 + 18 and all("seed" in json.loads(x) for x in lines[1:])
     assert main(argv) == 0  # resumes: nothing new to run, same numbers
-    assert json.loads((out / "summary.json").read_text())["results"] == summary["results"]
+    again = json.loads((out / "summary.json").read_text())
+    assert again["results"] == summary["results"] and again["engine"] == "compiled"
 
 
 @pytest.mark.parametrize("extra, needle", [

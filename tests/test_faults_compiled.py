@@ -10,6 +10,7 @@ import torch
 
 pytest.importorskip("numba")
 
+from spikeloom.data.protocol import eval_batches  # noqa: E402
 from spikeloom.faults import (  # noqa: E402
     CampaignConfig,
     compiled,  # noqa: E402
@@ -17,13 +18,13 @@ from spikeloom.faults import (  # noqa: E402
 )
 from spikeloom.faults.compiled import CompiledEngine  # noqa: E402
 from spikeloom.faults.delta import DeltaEngine  # noqa: E402
-from spikeloom.faults.fast import make_fast_engine  # noqa: E402
+from spikeloom.faults.fast import make_engine  # noqa: E402
 from spikeloom.faults.injection import LayerFaults  # noqa: E402
 from spikeloom.quant import apply_quantized, quantize_model  # noqa: E402
 from spikeloom.snn import build_model  # noqa: E402
 from spikeloom.snn.activity import record_spikes  # noqa: E402
 from spikeloom.spec import ModelConfig, TrainConfig  # noqa: E402
-from spikeloom.train import eval_batches, fit  # noqa: E402
+from spikeloom.train import fit  # noqa: E402
 
 CONFIGS = {
     "subtract": ModelConfig(topology=(64, 20, 16, 10), timesteps=9),
@@ -113,9 +114,9 @@ def test_engine_choice(trained, digits):
     x, y = digits.x_test[:40], digits.y_test[:40]
     ckpt = trained["subtract"]
     model, qw = ckpt.build(), quantize_model(ckpt.build(), 8)
-    engine = make_fast_engine(apply_quantized(model, qw), ckpt.model_config, qw, x, y)
+    engine = make_engine("auto", apply_quantized(model, qw), ckpt.model_config, qw, x, y)
     assert isinstance(engine, CompiledEngine)
     cfg = ckpt.model_config.replace(readout="membrane")  # no spikes at the output: delta engine
     mem = build_model(cfg)
     qm = quantize_model(mem, 8)
-    assert isinstance(make_fast_engine(apply_quantized(mem, qm), cfg, qm, x, y), DeltaEngine)
+    assert isinstance(make_engine("auto", apply_quantized(mem, qm), cfg, qm, x, y), DeltaEngine)

@@ -16,7 +16,7 @@ FAST = ["--epochs", "2", "--trials", "2", "--train-subset", "400", "--quiet"]
 
 def test_grid_search_summary_and_resume(tmp_path, capsys):
     out = tmp_path / "s"
-    argv = ["search", "--timesteps", "4", "8", "--thresholds", "1.0", "--tolerance", "0.5",
+    argv = ["search", "--timesteps", "4", "8", "--thresholds", "1.0", "--rule", "strict", "--tolerance", "0.5",
             "--out", str(out), *FAST]
     assert main(argv) == 0
     s = json.loads((out / "summary.json").read_text())
@@ -32,6 +32,10 @@ def test_grid_search_summary_and_resume(tmp_path, capsys):
     if s["verdict"] == "PASS":
         assert s["best"]["energy_pj"] == min(c["energy_pj"] for c in s["candidate_list2"])
     assert (out / "report.html").exists() and (out / "figures" / "accuracy.png").exists()
+    # selection read the validation split (15 % of the training data); the test split reports
+    assert s["protocol"]["validation_samples"] == 216 and s["protocol"]["selection_reads"] == "validation"
+    assert all(c["test"]["samples"] == 360 and 0 < c["test"]["accuracy"] <= 1 for c in [s["ann"], *s["configs"]])
+    assert s["ann"]["test"]["reliability_pct"] > 0 and s["decision"]["rule"] == "strict"
     # Re-running the same command reuses every finished measurement (nothing retrained).
     stamps = {p: p.stat().st_mtime_ns for p in (out / "models").rglob("model.pt")}
     assert main(argv) == 0
@@ -48,6 +52,8 @@ def test_accuracy_failures_get_no_campaign(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     cfg = s["configs"][0]
     assert cfg["stage"] == "accuracy" and cfg["reliability_pct"] is None
+    acc = cfg["comparisons"]["accuracy"]  # the stat rule: shown worse, with its p-value
+    assert acc["verdict"] == "worse" and acc["p_value"] < 0.05 and acc["ci"][1] < 0
     assert not (out / "campaigns" / "T1-th50.jsonl").exists()
     assert s["verdict"] == "FAIL" and s["best"] is None and s["proposal"]["timesteps"] == [1, 2]
 

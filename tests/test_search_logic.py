@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from spikeloom.errors import ConfigError
+from spikeloom.measure import reliability_at
+from spikeloom.search.candidates import Measurement
 from spikeloom.search.config import SearchConfig
-from spikeloom.search.measure import Measurement, reliability_at
 from spikeloom.search.pareto import dominates, pareto_front
 from spikeloom.search.staged import select, widened_grid
 from spikeloom.spec import ModelConfig
@@ -20,7 +21,7 @@ def _m(name, acc, rel, energy, arch="snn", t=10, th=1.0):
 
 
 def test_stages_candidate_lists_and_best():
-    scfg = SearchConfig(timesteps=(10, 30), thresholds=(0.5, 1.5))
+    scfg = SearchConfig(timesteps=(10, 30), thresholds=(0.5, 1.5), rule="strict")
     ann = _m("ann", 0.95, 90.0, 100.0, arch="ann")
     measured = [
         _m("low-acc", 0.90, None, 10.0),        # fails accuracy: never gets a campaign
@@ -42,7 +43,7 @@ def test_stages_candidate_lists_and_best():
 
 
 def test_fail_proposes_wider_grid():
-    scfg = SearchConfig(timesteps=(10, 30), thresholds=(0.5, 1.5))
+    scfg = SearchConfig(timesteps=(10, 30), thresholds=(0.5, 1.5), rule="strict")
     ann = _m("ann", 0.95, 90.0, 100.0, arch="ann")
     r = select(scfg, ann, [_m("a", 0.5, None, 1.0)], start=0.0)
     assert r.verdict == "FAIL" and r.best is None
@@ -81,3 +82,28 @@ def test_reliability_prefers_model_scope():
 def test_bad_search_configs(kwargs, needle):
     with pytest.raises(ConfigError, match=needle.replace("[", r"\[").replace("]", r"\]")):
         SearchConfig(**kwargs)
+
+
+def _campaign(accs, clean=0.9, ber=0.01):
+    return {"clean_accuracy": clean, "results": [{"scope": "model", "ber": ber, "accuracies": accs,
+                                                  "reliability_pct": 100 * sum(accs) / len(accs) / clean}]}
+
+
+def test_stat_rule_keeps_what_is_not_shown_worse():
+    """Validation correctness strings and paired trials decide; a 0.5-point accuracy loss on
+    200 samples is not distinguishable, a 10-point loss is worse."""
+    scfg = SearchConfig(timesteps=(10,), thresholds=(1.0,))
+    ann_flags = "1" * 180 + "0" * 20
+    ann = _m("ann", 0.9, 90.0, 100.0, arch="ann").replace(correct=ann_flags, campaign=_campaign([0.81] * 4))
+    close = _m("close", 0.895, 91.0, 10.0).replace(correct="0" + "1" * 178 + "0" * 21,
+                                                   campaign=_campaign([0.85, 0.86, 0.87, 0.86]))
+    poor = _m("poor", 0.80, None, 5.0).replace(correct="1" * 160 + "0" * 40)
+    r = select(scfg, ann, [close, poor], start=0.0)
+    stages = {m.name: m.stage for m in r.configs}
+    assert stages == {"close": "selected", "poor": "accuracy"}
+    comp = {m.name: m.comparisons for m in r.configs}
+    assert comp["close"]["accuracy"]["verdict"] == "not distinguishable"
+    assert comp["close"]["reliability"]["verdict"] == "better"  # +5.6 points, t-interval above 0
+    assert comp["poor"]["accuracy"]["verdict"] == "worse" and comp["poor"]["reliability"] is None
+    strict = select(scfg.replace(rule="strict"), ann, [close, poor], start=0.0)
+    assert {m.name: m.stage for m in strict.configs}["close"] == "accuracy"  # 0.895 < 0.9

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spikeloom.data.protocol import EVAL_CHUNK
 from spikeloom.errors import DataError
+from spikeloom.measure import evaluate, predict
 from spikeloom.snn import load_checkpoint
 from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train import evaluate, fit, predict
-from spikeloom.train.evaluate import EVAL_CHUNK
+from spikeloom.train import fit
 
 
 def test_snn_and_ann_learn_digits(digits):

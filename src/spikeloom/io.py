@@ -105,3 +105,23 @@ def read_json_or_yaml(path: str | os.PathLike[str], what: str, hint: str) -> Any
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's malformed file
         first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{what} {str(p)!r} is malformed ({first}); {hint}") from None
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend (imported on first use)."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
+def save_png(fig: Any, path: str | os.PathLike[str], dpi: int = 110, tight: bool = True) -> Path:
+    """Write a matplotlib figure as PNG atomically and close it."""
+    try:
+        if tight:
+            fig.tight_layout()
+        return atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=dpi))
+    finally:
+        pyplot().close(fig)

@@ -19,6 +19,7 @@ from typing import Any
 from spikeloom import __version__
 from spikeloom.data.registry import Dataset
 from spikeloom.io import write_summary
+from spikeloom.measure.graph import PruningPolicy
 from spikeloom.report import Section, write_report
 from spikeloom.report.figures import chosen_snn, search_figures
 from spikeloom.report.html import esc, fmt, table
@@ -37,9 +38,14 @@ class RunOptions:
     storage: str | None = None
     expand: bool = False
     explain: bool = False
+    explain_samples: tuple[int, ...] = (0, 1)
+    explain_methods: str = "all"
     map_crossbars: bool = False
+    map_library: str = "table2"
     map_time_limit: float = 20.0
+    map_workers: int = 2
     progress: bool = False
+    device: str = "cpu"
     nas: NasStage = NasStage()
 
 
@@ -48,20 +54,26 @@ def run_metadata(scfg: SearchConfig, opts: RunOptions, started: str, seconds: di
     import torch  # noqa: PLC0415
 
     return {"spikeloom": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
-            "platform": platform.platform(), "device": "cuda" if torch.cuda.is_available() else "cpu",
-            "seed": scfg.seed, "strategy": opts.strategy, "started": started,
+            "platform": platform.platform(), "device": opts.device,
+            "seed": scfg.seed, "eval_seed": scfg.seed, "fault_seed": scfg.seed, "split_seed": scfg.seed,
+            "strategy": opts.strategy, "started": started,
             **{f"seconds_{k}": round(v, 2) for k, v in seconds.items()}}
 
 
 def run_search(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
                log: Callable[[str], None]) -> SearchResult:
-    from spikeloom.search.staged import staged_search  # noqa: PLC0415
+    """Selection on the validation split, then the test figures of what was measured."""
+    from spikeloom.search.staged import report_test, staged_search  # noqa: PLC0415
 
     if opts.strategy == "optuna":
         from spikeloom.search.multiobjective import optuna_search  # noqa: PLC0415
 
-        return optuna_search(scfg, data, out, opts.n_trials, opts.storage, progress=opts.progress, log=log)
-    return staged_search(scfg, data, out, expand=opts.expand, progress=opts.progress, log=log)
+        result = optuna_search(scfg, data, out, opts.n_trials, opts.storage, progress=opts.progress,
+                               log=log, device=opts.device)
+    else:
+        result = staged_search(scfg, data, out, expand=opts.expand, progress=opts.progress, log=log,
+                               device=opts.device)
+    return report_test(result, data, out, opts.progress, log, opts.device)
 
 
 def run_pipeline(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
@@ -89,13 +101,12 @@ def run_pipeline(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
     focus = chosen_snn(summary)
     if opts.explain and focus is not None:
         t = time.perf_counter()
-        section, summary["explain"] = explain_section(focus, data, out / "explain", scfg.seed)
+        section, summary["explain"] = explain_section(focus, data, out / "explain", scfg.seed, opts)
         sections.append(section)
         seconds["explain"] = time.perf_counter() - t
     if opts.map_crossbars and focus is not None:
         t = time.perf_counter()
-        section, summary["mapping"] = mapping_section(focus, data, out / "mapping", scfg.seed,
-                                                      opts.map_time_limit)
+        section, summary["mapping"] = mapping_section(focus, data, out / "mapping", scfg.seed, opts)
         sections.append(section)
         seconds["mapping"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
@@ -121,22 +132,24 @@ def nas_stage(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
     ncfg = nas_config(scfg, opts.nas)
     log(f"architecture search: {ncfg.strategy}, {ncfg.n_trials} trials, {ncfg.fidelity.kind} fidelity")
     result = run_nas(ncfg, data, out / "nas", progress=opts.progress, log=log)
-    summary = summarize(result, out / "nas")
+    summary = summarize(result, out / "nas", data=data)
     return nas_section(summary, out / "figures"), summary
 
 
-def explain_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int
+def explain_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int, opts: RunOptions
                     ) -> tuple[Section, dict[str, Any]]:
-    """Explain the chosen SNN (trained weights) on two test samples with every method."""
-    from spikeloom.explain import explain_model  # noqa: PLC0415
+    """Explain the chosen SNN (trained weights) on the run's test samples and methods."""
+    from spikeloom.explain import explain_model, parse_methods  # noqa: PLC0415
     from spikeloom.snn.checkpoint import load_checkpoint  # noqa: PLC0415
 
     ckpt = load_checkpoint(chosen["checkpoint"])
-    result = explain_model(ckpt.build(), ckpt.model_config, data, samples=(0, 1), out_dir=out, seed=seed)
+    result = explain_model(ckpt.build(opts.device), ckpt.model_config, data, samples=opts.explain_samples,
+                           methods=parse_methods(opts.explain_methods), out_dir=out, seed=seed)
     summary = result.to_dict()
     faith = summary["faithfulness"]["methods"] if "methods" in summary["faithfulness"] else {}
     rows = [[name, f.get("deletion_auc"), f.get("insertion_auc")] for name, f in faith.items()]
-    body = ("<p>What this SNN does, on test samples 0 and 1: spike activity, input "
+    ids = ", ".join(str(i) for i in opts.explain_samples)
+    body = (f"<p>What this SNN does, on test samples {ids}: spike activity, input "
             "attributions, and a decision tree fitted to the SNN's own predictions. Deletion AUC "
             "(lower is better) and insertion AUC (higher is better) say how faithful each "
             "attribution is; <code>random</code> is the baseline ordering.</p>")
@@ -154,61 +167,59 @@ def explain_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int
     return Section(title, body, figures, anchor="explain"), summary
 
 
-def prune_to_fan_in(weights: list[Any], fan_in: int) -> list[Any]:
-    """Keep the `fan_in` largest |w| of every neuron's row (weights [out, in]), zero the rest."""
-    import torch  # noqa: PLC0415
+def mapping_policy(library_spec: str) -> PruningPolicy:
+    """The pruning the run applies before mapping: each neuron keeps its largest weights up to
+    the library's largest crossbar input count (`spikeloom map --model --fan-in N` alike)."""
+    from spikeloom.hw import parse_library  # noqa: PLC0415
 
-    pruned = []
-    for w in weights:
-        if w.shape[1] <= fan_in:
-            pruned.append(w.clone())
-            continue
-        keep = w.abs().topk(fan_in, dim=1).indices
-        pruned.append(torch.zeros_like(w).scatter(1, keep, w.gather(1, keep)))
-    return pruned
+    return PruningPolicy(fan_in=parse_library(library_spec).max_inputs)
 
 
-def mapping_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int, time_limit: float,
-                    library_spec: str = "table2") -> tuple[Section, dict[str, Any]]:
+def mapping_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int, opts: RunOptions
+                    ) -> tuple[Section, dict[str, Any]]:
     """Map the chosen SNN onto memristor crossbars (area, then global routes).
 
-    Crossbars take at most `max_inputs` axons, so each neuron keeps its largest weights up
-    to that fan-in; the pruned, quantized SNN is re-evaluated so the cost of mapping shows."""
-    import torch  # noqa: PLC0415
-
-    from spikeloom.hw import graph_from_weights, map_network, parse_library, plot_usage  # noqa: PLC0415
+    Crossbars take at most `max_inputs` axons, so the graph comes from the measurement
+    layer's bridge with `mapping_policy`; the pruned, quantized SNN is re-evaluated on the
+    test split so the cost of mapping shows."""
+    from spikeloom.hw import check_mapping, map_network, parse_library, plot_usage  # noqa: PLC0415
     from spikeloom.io import atomic_write_json, prepare_out_dir  # noqa: PLC0415
+    from spikeloom.measure import evaluate  # noqa: PLC0415
+    from spikeloom.measure.graph import graph_from_model, prune_model  # noqa: PLC0415
     from spikeloom.quant import apply_quantized, quantize_model  # noqa: PLC0415
     from spikeloom.snn.checkpoint import load_checkpoint  # noqa: PLC0415
-    from spikeloom.train import evaluate  # noqa: PLC0415
 
     out = prepare_out_dir(out)
     ckpt = load_checkpoint(chosen["checkpoint"])
-    library = parse_library(library_spec)
-    model = ckpt.build()
-    pruned = prune_to_fan_in([fc.weight.detach() for fc in model.fcs], library.max_inputs)
-    with torch.no_grad():
-        for fc, w in zip(model.fcs, pruned):
-            fc.weight.copy_(w)
-    qmodel = apply_quantized(model, quantize_model(model, bits=8))
+    library = parse_library(opts.map_library)
+    policy = mapping_policy(opts.map_library)
+    pruned = prune_model(ckpt.build(opts.device), policy)
+    qmodel = apply_quantized(pruned, quantize_model(pruned, bits=8))
     accuracy = evaluate(qmodel, ckpt.model_config, data.x_test, data.y_test, seed=seed)
-    graph = graph_from_weights([w.numpy() for w in pruned], name=chosen["name"])
-    result = map_network(graph, library, objective="area-then-routes", time_limit=time_limit,
-                         workers=2, seed=seed, external_inputs=True)
-    atomic_write_json(out / "mapping.json", result.mapping_dict())
-    summary = {**result.summary_dict(), "fan_in_limit": library.max_inputs,
-               "pruned_accuracy": accuracy, "accuracy": chosen["accuracy"]}
+    graph = graph_from_model(ckpt.build(), policy, name=chosen["name"])
+    result = map_network(graph, library, objective="area-then-routes", time_limit=opts.map_time_limit,
+                         workers=opts.map_workers, seed=seed, external_inputs=True)
+    mapping = result.mapping_dict()
+    check = check_mapping(graph, library, mapping, external=result.external_inputs)
+    atomic_write_json(out / "mapping.json", mapping)
+    test_accuracy = (chosen.get("test") or {}).get("accuracy")
+    summary = {**result.summary_dict(), "fan_in_limit": library.max_inputs, "pruning": policy.to_dict(),
+               "network_stats": graph.stats(), "valid": check.valid,
+               "pruned_test_accuracy": accuracy, "test_accuracy": test_accuracy}
     figure = Path(plot_usage(result, str(out / "usage.png")))
     rows = [["crossbars used", result.crossbars_used], ["area (memristors)", result.area],
             ["proven lower bound on area", result.lower_bound], ["gap", result.gap],
             ["global routes", result.routes_global], ["total routes", result.routes_total],
             ["solver status", result.status], ["solver seconds", round(result.solver_seconds, 2)],
-            ["independent check passed", result.valid],
-            [f"accuracy after pruning to fan-in {library.max_inputs} (int8)", accuracy],
-            ["accuracy before pruning (int8)", chosen["accuracy"]]]
+            ["independent check passed", check.valid],
+            [f"test accuracy after pruning to fan-in {library.max_inputs} (int8)", accuracy],
+            ["test accuracy before pruning (int8)", test_accuracy]]
     body = (f"<p>The SNN {esc(chosen['name'])} mapped with CP-SAT onto the <code>{esc(library.name)}</code> crossbar "
             "library, minimising area and then global routes (input spikes arrive from outside "
-            "the crossbars). Every mapping is re-checked by an independent validator.</p>"
+            "the crossbars). Every mapping is re-checked by an independent validator. The gap is "
+            "(area - lower bound) / lower bound: a wide gap means the bound, the mapping or both "
+            "are loose; the bound's source is "
+            f"<code>{esc(str(summary.get('lower_bound_source', 'not recorded')))}</code>.</p>"
             + table(["figure", "value"], rows))
     return (Section(f"Crossbar mapping of SNN {chosen['name']}", body, (("crossbar usage", figure),),
                     anchor="mapping"), summary)

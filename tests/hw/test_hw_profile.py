@@ -22,17 +22,30 @@ def _checkpoint(tmp_path):
 
 
 def test_graph_and_profile_from_checkpoint(tmp_path):
-    from spikeloom.hw_profile import graph_from_checkpoint, spike_profile
+    from spikeloom.data import load_dataset
+    from spikeloom.measure.graph import PruningPolicy, graph_from_checkpoint, spike_profile
+    from spikeloom.snn.checkpoint import load_checkpoint
 
     path = _checkpoint(tmp_path)
-    g = graph_from_checkpoint(path.parent)  # the folder works too
-    assert len(g.nodes) == 64 + 12 + 10
+    g = graph_from_checkpoint(path.parent)  # the folder works too; idle inputs are left out
+    assert len(g.nodes) == 32 + 12 + 10 and "L0:0" not in g.nodes
     assert len(g.edges) == 32 * 12 + 12 * 10
-    assert not g.fan_out["L0:0"] and len(g.fan_out["L0:40"]) == 12
-    prof = spike_profile(path, "digits", n_samples=8, seed=0)
-    assert set(prof) == set(g.nodes) or set(prof) <= set(g.nodes)
+    assert len(g.fan_out["L0:40"]) == 12
+    kept = graph_from_checkpoint(path, PruningPolicy(drop_idle=False))
+    assert len(kept.nodes) == 64 + 12 + 10 and not kept.fan_out["L0:0"]
+    capped = graph_from_checkpoint(path, PruningPolicy(fan_in=5))
+    assert max(len(v) for v in capped.fan_in.values()) == 5
+    ckpt = load_checkpoint(path)
+    x = load_dataset("digits").x_train[:8]
+    prof = spike_profile(ckpt.build(), ckpt.model_config, x, seed=0)
+    assert set(prof) >= set(g.nodes)
     assert all(v >= 0 for v in prof.values()) and sum(prof.values()) > 0
-    assert spike_profile(path, "digits", n_samples=8, seed=0) == prof
+    assert spike_profile(ckpt.build(), ckpt.model_config, x, seed=0) == prof
+    # layer sums of the profile are the protocol's spike counts per sample
+    from spikeloom.snn.inference import spike_counts
+
+    counts = spike_counts(ckpt.build(), ckpt.model_config, x, seed=0)
+    assert sum(v for k, v in prof.items() if k.startswith("L1:")) == pytest.approx(float(counts[1].sum()) / 8)
 
 
 def test_map_command_with_model(tmp_path):

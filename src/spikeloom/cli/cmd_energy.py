@@ -6,44 +6,41 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeloom.cli.common import add_data_dir, add_out, add_quiet, say
+from spikeloom.cli.common import (
+    add_checkpoint_inputs,
+    add_out,
+    add_quiet,
+    first_samples,
+    load_checkpoint_inputs,
+    say,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="checkpoint written by 'spikeloom train'")
-    p.add_argument("--dataset", default=None, help="dataset (default: the one it was trained on)")
-    add_data_dir(p)
+    add_checkpoint_inputs(p)
     p.add_argument("--precision", choices=("int", "fp"), default="int",
                    help="table column: int (integer-quantized models, default) or fp")
     p.add_argument("--table", default=None,
                    help='JSON/YAML energy table in pJ, e.g. {"MAC": 3.2, "ACC": 0.1} or {"int": {...}, "fp": {...}}')
     p.add_argument("--compare", default=None,
                    help="a second checkpoint (the ANN or SNN of the same topology): adds ann_snn_ratio")
-    p.add_argument("--samples", type=int, default=None, help="use the first N test samples only")
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed of the input encoding (default: the training seed)")
+    p.add_argument("--synapses", choices=("dense", "nonzero"), default="dense",
+                   help="synapses counted: dense (every synapse of the topology, the paper's "
+                        "count; default) or nonzero (stored weights only, for pruned networks)")
     add_out(p)
     add_quiet(p)
 
 
 def _report(path: str, args: argparse.Namespace, table):
-    from spikeloom.data import load_dataset  # noqa: PLC0415
-    from spikeloom.energy import estimate_energy  # noqa: PLC0415
-    from spikeloom.errors import ConfigError  # noqa: PLC0415
+    from spikeloom.measure import measure_energy  # noqa: PLC0415
     from spikeloom.quant import build_checkpoint_model  # noqa: PLC0415
-    from spikeloom.snn import load_checkpoint  # noqa: PLC0415
-    from spikeloom.train import check_fits  # noqa: PLC0415
 
-    ckpt = load_checkpoint(path)
-    data = load_dataset(args.dataset or ckpt.train_config.dataset, args.data_dir)
-    check_fits(ckpt.model_config, data)
-    if args.samples is not None and args.samples < 1:
-        raise ConfigError(f"--samples must be >= 1, got {args.samples}")
-    x = data.x_test if args.samples is None else data.x_test[: args.samples]
-    seed = ckpt.train_config.seed if args.seed is None else args.seed
-    report = estimate_energy(build_checkpoint_model(ckpt), ckpt.model_config, x, seed=seed,
-                             precision=args.precision, table=table)
-    return ckpt, data, len(x), report
+    ckpt, data, seeds, device = load_checkpoint_inputs(args, path)
+    x, _ = first_samples(args, data.x_test, data.y_test)
+    report = measure_energy(build_checkpoint_model(ckpt, device), ckpt.model_config, x,
+                            seed=seeds["eval_seed"], precision=args.precision, table=table,
+                            synapses=args.synapses)
+    return ckpt, data, len(x), report, seeds | {"device": str(device)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,12 +49,12 @@ def run(args: argparse.Namespace) -> int:
     from spikeloom.io import prepare_out_dir, write_summary  # noqa: PLC0415
 
     table = load_table(args.table, args.precision) if args.table else None
-    ckpt, data, samples, report = _report(args.model, args, table)
-    summary = report.to_dict() | {"model": str(args.model), "dataset": data.name,
-                                  "samples": samples, "model_config": ckpt.model_config.to_dict()}
+    ckpt, data, samples, report, seeds = _report(args.model, args, table)
+    summary = report.to_dict() | seeds | {"model": str(args.model), "dataset": data.name, "split": data.held_out,
+                                          "samples": samples, "model_config": ckpt.model_config.to_dict()}
     other = None
     if args.compare:
-        other_ckpt, _, _, other = _report(args.compare, args, table)
+        other_ckpt, _, _, other, _ = _report(args.compare, args, table)
         if {ckpt.model_config.arch, other_ckpt.model_config.arch} != {"ann", "snn"}:
             raise ConfigError("--compare needs one ANN and one SNN checkpoint")
         if ckpt.model_config.topology != other_ckpt.model_config.topology:

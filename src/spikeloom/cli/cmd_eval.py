@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import argparse
 
-from spikeloom.cli.common import add_data_dir, add_quiet, say
+from spikeloom.cli.common import (
+    add_checkpoint_inputs,
+    add_quiet,
+    first_samples,
+    load_checkpoint_inputs,
+    say,
+)
 from spikeloom.io import prepare_out_dir, write_summary
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="checkpoint written by 'spikeloom train'")
-    p.add_argument("--dataset", default=None, help="dataset (default: the one it was trained on)")
-    add_data_dir(p)
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed of the input encoding (default: the training seed)")
+    add_checkpoint_inputs(p)
     p.add_argument("--out", default=None, help="also write summary.json into this folder")
     add_quiet(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from spikeloom.data import load_dataset  # noqa: PLC0415
-    from spikeloom.snn import load_checkpoint  # noqa: PLC0415
-    from spikeloom.train import check_fits, evaluate  # noqa: PLC0415
+    from spikeloom.measure import evaluate  # noqa: PLC0415
+    from spikeloom.quant import build_checkpoint_model  # noqa: PLC0415
 
-    ckpt = load_checkpoint(args.model)
-    name = args.dataset or ckpt.train_config.dataset
-    data = load_dataset(name, args.data_dir)
-    check_fits(ckpt.model_config, data)
-    seed = ckpt.train_config.seed if args.seed is None else args.seed
+    ckpt, data, seeds, device = load_checkpoint_inputs(args)
+    x, y = first_samples(args, data.x_test, data.y_test)
     out = prepare_out_dir(args.out) if args.out else None
-    accuracy = evaluate(ckpt.build(), ckpt.model_config, data.x_test, data.y_test, seed=seed)
-    summary = {"test_accuracy": accuracy, "dataset": data.name, "samples": len(data.y_test),
-               "seed": seed, "model": str(args.model), "model_config": ckpt.model_config.to_dict()}
+    model = build_checkpoint_model(ckpt, device)
+    accuracy = evaluate(model, ckpt.model_config, x, y, seed=seeds["eval_seed"])
+    summary = {"accuracy": accuracy, f"{data.held_out}_accuracy": accuracy, "dataset": data.name, "split": data.held_out, "samples": len(y), **seeds,
+               "device": str(device), "model": str(args.model),
+               "model_config": ckpt.model_config.to_dict()}
     if out is not None:
         write_summary(out, summary)
-    say(args, f"{ckpt.model_config.name} on {data.name}: test accuracy {accuracy:.4f} "
-              f"({len(data.y_test)} samples)")
+    say(args, f"{ckpt.model_config.name} on {data.name}: {data.held_out} accuracy {accuracy:.4f} "
+              f"({len(y)} samples)")
     return 0

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from spikeloom.cli.common import add_data_dir, add_out, add_quiet, say
+from spikeloom.cli.common import (
+    add_checkpoint_inputs,
+    add_out,
+    add_quiet,
+    load_checkpoint_inputs,
+    say,
+)
 
 # kept in step with spikeloom.explain.pipeline.METHODS (imported lazily: torch)
 METHOD_HELP = ("raster,psth,membrane,heatmap,embedding,saliency,ig,sam,occlusion,ablation,rules "
@@ -12,11 +18,9 @@ METHOD_HELP = ("raster,psth,membrane,heatmap,embedding,saliency,ig,sam,occlusion
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="checkpoint written by 'spikeloom train'")
-    p.add_argument("--dataset", default=None, help="dataset (default: the one it was trained on)")
-    add_data_dir(p)
-    p.add_argument("--samples", type=int, nargs="+", default=[0], metavar="INDEX",
-                   help="indices of the samples to explain (default 0)")
+    add_checkpoint_inputs(p)
+    p.add_argument("--sample-ids", type=int, nargs="+", default=None, metavar="INDEX",
+                   help="indices of the samples to explain (default 0; --samples N: the first N)")
     p.add_argument("--split", choices=("test", "train"), default="test",
                    help="split the sample indices refer to (default test)")
     p.add_argument("--methods", default="all", help=f"comma-separated: {METHOD_HELP} (default all)")
@@ -39,17 +43,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ig-steps", type=int, default=32, help="integrated-gradients steps (default 32)")
     p.add_argument("--embedding", choices=("pca", "tsne"), default="pca", help="neuron embedding (default pca)")
     p.add_argument("--membrane-layer", type=int, default=1, help="layer of the membrane traces (default 1)")
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed of the input encoding and random orderings (default: the training seed)")
     add_out(p)
     add_quiet(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from spikeloom.data import load_dataset  # noqa: PLC0415 - torch only when running
+    from spikeloom.errors import ConfigError  # noqa: PLC0415
     from spikeloom.explain import ExplainOptions, check_request, explain_model, parse_methods  # noqa: PLC0415
     from spikeloom.io import prepare_out_dir, write_summary  # noqa: PLC0415
-    from spikeloom.snn import load_checkpoint  # noqa: PLC0415
 
     methods = parse_methods(args.methods)
     options = ExplainOptions(
@@ -59,15 +60,18 @@ def run(args: argparse.Namespace) -> int:
         embedding=args.embedding, deletion_unit=args.deletion_unit,
         deletion_score=args.deletion_score, deletion_steps=args.deletion_steps,
         random_repeats=args.random_repeats)
-    ckpt = load_checkpoint(args.model)
-    data = load_dataset(args.dataset or ckpt.train_config.dataset, args.data_dir)
-    model = ckpt.build()
-    check_request(model, data, args.samples, methods, options.split)
-    seed = ckpt.train_config.seed if args.seed is None else args.seed
+    if args.samples is not None and args.sample_ids is not None:
+        raise ConfigError("give either --samples N (the first N) or --sample-ids I..., not both")
+    if args.samples is not None and args.samples < 1:
+        raise ConfigError(f"--samples must be >= 1, got {args.samples}")
+    ids = args.sample_ids or list(range(args.samples or 1))
+    ckpt, data, seeds, device = load_checkpoint_inputs(args)
+    model = ckpt.build(device)
+    check_request(model, data, ids, methods, options.split)
     out = prepare_out_dir(args.out)
-    result = explain_model(model, ckpt.model_config, data, samples=args.samples, methods=methods,
-                           out_dir=out, seed=seed, options=options)
-    summary = result.to_dict() | {"checkpoint": str(args.model)}
+    result = explain_model(model, ckpt.model_config, data, samples=ids, methods=methods,
+                           out_dir=out, seed=seeds["eval_seed"], options=options)
+    summary = result.to_dict() | seeds | {"device": str(device), "checkpoint": str(args.model)}
     write_summary(out, summary)
     for p in result.predictions:
         say(args, f"sample {p['sample']}: label {p['label']}, predicted {p['predicted']}")

@@ -7,19 +7,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeloom.cli.common import add_data_dir, add_out, add_quiet, say, show_progress
+from spikeloom.cli.common import (
+    add_checkpoint_inputs,
+    add_engine,
+    add_out,
+    add_quiet,
+    add_trials,
+    first_samples,
+    load_checkpoint_inputs,
+    say,
+    show_progress,
+)
 from spikeloom.io import prepare_out_dir, write_summary
 
 FAULT_CHOICES = ("bitflip", "stuck-at-0", "stuck-at-1", "dead", "saturated", "threshold")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="checkpoint written by 'spikeloom train'")
-    p.add_argument("--dataset", default=None, help="dataset (default: the one it was trained on)")
-    add_data_dir(p)
+    add_checkpoint_inputs(p, fault_seed=True)
     p.add_argument("--ber", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1],
                    help="bit error rates (per-neuron rates for neuron faults); default 1e-4 1e-3 1e-2 1e-1")
-    p.add_argument("--trials", type=int, default=20, help="Monte Carlo trials per scope and BER (default 20)")
+    add_trials(p, 20)
     p.add_argument("--confidence", type=float, default=None,
                    help="instead of --trials: confidence level (e.g. 0.99) for the Leveugle sample size")
     p.add_argument("--margin", type=float, default=0.01,
@@ -34,41 +42,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bits", type=int, default=None,
                    help="weight bit width 2..16 (default: the model's quantization, else 8)")
     p.add_argument("--per-channel", action="store_true", help="per-channel scales (default per-tensor)")
-    p.add_argument("--engine", choices=("fast", "reference"), default="fast", help="campaign engine")
-    p.add_argument("--samples", type=int, default=None, help="use the first N test samples only")
-    p.add_argument("--seed", type=int, default=0, help="campaign seed: fault masks (default 0)")
-    p.add_argument("--eval-seed", type=int, default=None,
-                   help="seed of the input encoding (default: the training seed)")
+    add_engine(p)
     add_out(p)
     add_quiet(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from spikeloom.data import load_dataset  # noqa: PLC0415
-    from spikeloom.errors import ConfigError  # noqa: PLC0415
-    from spikeloom.faults import CampaignConfig, run_campaign  # noqa: PLC0415
+    from spikeloom.faults import CampaignConfig  # noqa: PLC0415
+    from spikeloom.measure.reliability import measure_reliability, stored_masks  # noqa: PLC0415
     from spikeloom.quant import build_checkpoint_model, checkpoint_quantization  # noqa: PLC0415
-    from spikeloom.snn import load_checkpoint  # noqa: PLC0415
-    from spikeloom.train import check_fits  # noqa: PLC0415
 
-    ckpt = load_checkpoint(args.model)
+    ckpt, data, seeds, device = load_checkpoint_inputs(args)
     recorded = checkpoint_quantization(ckpt)
     bits = args.bits if args.bits is not None else (recorded.bits if recorded else 8)
     per_channel = args.per_channel or bool(recorded and recorded.per_channel and args.bits is None)
     cc = CampaignConfig(bers=tuple(args.ber), trials=args.trials, scope=args.scope,
                         layers=None if args.layers is None else tuple(args.layers), bits=bits,
-                        per_channel=per_channel, seed=args.seed, engine=args.engine,
+                        per_channel=per_channel, seed=seeds["fault_seed"], engine=args.engine,
                         fault=args.fault, threshold_factor=args.threshold_factor,
                         confidence=args.confidence, margin=args.margin)
-    if args.samples is not None and args.samples < 1:
-        raise ConfigError(f"--samples must be >= 1, got {args.samples}")
-    model = build_checkpoint_model(ckpt)
-    data = load_dataset(args.dataset or ckpt.train_config.dataset, args.data_dir)
-    check_fits(ckpt.model_config, data)
-    x, y = data.x_test, data.y_test
-    if args.samples is not None:
-        x, y = x[: args.samples], y[: args.samples]
-    eval_seed = ckpt.train_config.seed if args.eval_seed is None else args.eval_seed
+    model = build_checkpoint_model(ckpt, device)
+    x, y = first_samples(args, data.x_test, data.y_test)
     # validate everything a campaign can reject before anything is written
     from spikeloom.faults.campaign import check_campaign, prepare_quantized, scopes_of  # noqa: PLC0415
 
@@ -77,18 +71,19 @@ def run(args: argparse.Namespace) -> int:
     prepare_quantized(model, cc)
     out = prepare_out_dir(args.out)
     trials_path = Path(out) / "trials.jsonl"
-    result = run_campaign(model, ckpt.model_config, x, y, cc, eval_seed=eval_seed,
-                          store_path=trials_path, progress=show_progress(args))
+    result = measure_reliability(model, ckpt.model_config, x, y, cc, eval_seed=seeds["eval_seed"],
+                                 store_path=trials_path, masks=stored_masks(ckpt.extra),
+                                 progress=show_progress(args))
     summary = result.to_dict() | {
         "float_accuracy": result.float_accuracy,
         "quantized_accuracy": result.clean_accuracy,
-        "model": str(args.model), "dataset": data.name, "samples": len(y),
+        "model": str(args.model), "dataset": data.name, "split": data.held_out, "samples": len(y),
         "arch": ckpt.model_config.arch, "model_config": ckpt.model_config.to_dict(),
-        "campaign": cc.to_dict(), "eval_seed": eval_seed, "seconds": result.seconds,
+        "campaign": cc.to_dict(), **seeds, "device": str(device), "seconds": result.seconds,
         "trials_file": str(trials_path),
     }
     write_summary(out, summary)
-    say(args, f"{ckpt.model_config.name} int{bits}: clean accuracy {result.clean_accuracy:.4f}"
+    say(args, f"{ckpt.model_config.name} int{bits} ({result.engine} engine): clean accuracy {result.clean_accuracy:.4f}"
         + (f" (float {result.float_accuracy:.4f})" if result.float_accuracy is not None else ""))
     for r in result.results:
         say(args, f"  {r.scope:<9} ber {r.ber:<8g} {r.trials:>5} trials  mean {r.mean_accuracy:.4f}  "

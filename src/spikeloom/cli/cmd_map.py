@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeloom.cli.common import add_out, add_quiet, add_seed, say
+from spikeloom.cli.common import add_data_dir, add_out, add_quiet, add_seed, say
 from spikeloom.errors import ConfigError
 
 
@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--model", metavar="PATH", help="spikeloom checkpoint (model.pt or its folder)")
     parser.add_argument("--prune-threshold", type=float, default=0.0,
                         help="drop synapses with |w| <= this (for --model and NIR; default 0)")
+    parser.add_argument("--fan-in", type=int, default=None, metavar="N",
+                        help="with --model: keep each neuron's N largest |w| (the pruning that "
+                             "'spikeloom run' applies to fit a crossbar library; default: all)")
     parser.add_argument("--crossbars", default="homogeneous:16x16",
                         help="homogeneous:AxN, table2 (the paper's ten sizes) or a JSON/YAML file")
     parser.add_argument("--method", default="axon-sharing", choices=["axon-sharing", "mcc"],
@@ -37,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also cap CP-SAT's deterministic time (units of its own clock)")
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT worker threads (default 2)")
     parser.add_argument("--no-figure", action="store_true", help="do not draw usage.png")
+    add_data_dir(parser)
     add_seed(parser)
     add_out(parser)
     add_quiet(parser)
@@ -49,9 +53,26 @@ def _load_graph(args: argparse.Namespace):
         return load_network(args.network, threshold=args.prune_threshold)
     if args.preset:
         return preset_network(args.preset)
-    from spikeloom.hw_profile import graph_from_checkpoint
+    from spikeloom.measure.graph import PruningPolicy, graph_from_checkpoint
 
-    return graph_from_checkpoint(args.model, args.prune_threshold)
+    return graph_from_checkpoint(args.model, PruningPolicy(args.fan_in, args.prune_threshold))
+
+
+def _profile(args: argparse.Namespace) -> dict[str, float]:
+    """Mean spikes per neuron on `--profile-samples` training samples (seeded choice)."""
+    import torch
+
+    from spikeloom.data import load_dataset
+    from spikeloom.measure.graph import checkpoint_path, spike_profile
+    from spikeloom.snn.checkpoint import load_checkpoint
+
+    if args.profile_samples < 1:
+        raise ConfigError(f"--profile-samples {args.profile_samples} must be >= 1")
+    ckpt = load_checkpoint(checkpoint_path(args.model))
+    data = load_dataset(args.dataset or ckpt.train_config.dataset, getattr(args, "data_dir", None))
+    pick = torch.randperm(len(data.x_train), generator=torch.Generator().manual_seed(args.seed))
+    x = data.x_train[pick[: args.profile_samples]]
+    return spike_profile(ckpt.build("cpu"), ckpt.model_config, x, args.seed)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,10 +90,9 @@ def run(args: argparse.Namespace) -> int:
         graph = graph.with_weights({k: v for k, v in load_profile(args.profile).items()})
         profile_src = str(args.profile)
     elif args.model and "packets" in args.objective:
-        from spikeloom.hw_profile import spike_profile
-
-        graph = graph.with_weights(spike_profile(args.model, args.dataset, args.profile_samples, args.seed))
-        profile_src = f"recorded on {args.profile_samples} samples"
+        nodes = set(graph.nodes)  # neurons the pruning policy left out need no weight
+        graph = graph.with_weights({k: v for k, v in _profile(args).items() if k in nodes})
+        profile_src = f"recorded on {args.profile_samples} training samples"
     out = prepare_out_dir(args.out)
     say(args, f"mapping {graph.name}: {len(graph.nodes)} neurons, {len(graph.edges)} synapses, "
               f"max fan-in {graph.max_fan_in} onto {library.name} ({args.method}, {args.objective})")

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from spikeloom.cli.common import add_data_dir, add_out, add_quiet, add_seed, say, show_progress
+from spikeloom.cli.common import (
+    add_data_dir,
+    add_device,
+    add_out,
+    add_quiet,
+    add_seed,
+    add_training_arguments,
+    add_trials,
+    add_val_fraction,
+    say,
+    show_progress,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,12 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="full training, low fidelity, or the training-free SAHD proxy (default full)")
     p.add_argument("--n-trials", type=int, default=20, help="trials of the study, all workers together")
     p.add_argument("--storage", default=None, help="Optuna storage URL shared by workers (default sqlite in --out)")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs at full fidelity (default 10)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-3)
-    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
-                   help="learning rate over the epochs: constant (default) or cosine to zero")
-    p.add_argument("--train-subset", type=int, default=None, help="train on the first N samples only")
+    add_training_arguments(p)
+    add_val_fraction(p)
     p.add_argument("--finetune-epochs", type=int, default=1, help="masked epochs after pruning (default 1)")
     p.add_argument("--eval-samples", type=int, default=None, help="validation samples measured (default all)")
     p.add_argument("--low-epochs", type=int, default=None, help="low fidelity: epochs (default epochs/4)")
@@ -34,13 +41,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validate", type=int, default=3,
                    help="cheap fidelities: extra random candidates trained fully to validate the ranking")
     p.add_argument("--ber", type=float, default=1e-3, help="bit error rate of the reliability objective")
-    p.add_argument("--fault-trials", type=int, default=3, help="Monte Carlo trials of the reliability objective")
+    add_trials(p, 3)
+    p.add_argument("--fault-trials", dest="trials", type=int, help=argparse.SUPPRESS)  # 0.1 spelling
     p.add_argument("--map-time-limit", type=float, default=0.3, help="seconds per crossbar mapping (default 0.3)")
     p.add_argument("--exact-mapping", action="store_true", help="let CP-SAT prove mappings (slower)")
     p.add_argument("--max-area", type=float, default=None, help="budget: crossbar cells")
     p.add_argument("--max-memory", type=float, default=None, help="budget: weight memory bits")
     p.add_argument("--max-energy", type=float, default=None, help="budget: pJ per sample")
     add_seed(p)
+    add_device(p)
     add_out(p)
     add_quiet(p)
 
@@ -56,7 +65,8 @@ def config_from(args: argparse.Namespace, dataset: str):
     settings = EvalSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             lr_schedule=args.lr_schedule,
                             train_subset=args.train_subset, finetune_epochs=args.finetune_epochs,
-                            eval_samples=args.eval_samples, ber=args.ber, fault_trials=args.fault_trials,
+                            val_fraction=args.val_fraction,
+                            eval_samples=args.eval_samples, ber=args.ber, fault_trials=args.trials,
                             map_time_limit=args.map_time_limit, map_exact=args.exact_mapping, seed=args.seed)
     fidelity = FidelityConfig(kind=args.fidelity, low_epochs=args.low_epochs, low_subset=args.low_subset,
                               timesteps_factor=args.timesteps_factor, promote=args.promote,
@@ -73,11 +83,11 @@ def run(args: argparse.Namespace) -> int:
     from spikeloom.errors import ConfigError  # noqa: PLC0415
     from spikeloom.io import prepare_out_dir, write_summary  # noqa: PLC0415
     from spikeloom.report.html import write_report  # noqa: PLC0415
-    from spikeloom.search.multiobjective import open_storage  # noqa: PLC0415
     from spikeloom.search.nas.report import nas_section  # noqa: PLC0415
     from spikeloom.search.nas.study import run_nas, summarize  # noqa: PLC0415
+    from spikeloom.search.shared_study import open_storage  # noqa: PLC0415
 
-    for flag in ("n_trials", "epochs", "batch_size", "fault_trials"):
+    for flag in ("n_trials", "epochs", "batch_size", "trials"):
         if getattr(args, flag) < 1 and not (flag == "epochs" and args.epochs == 0):
             raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     for flag in ("train_subset", "eval_samples", "low_subset", "low_epochs"):
@@ -90,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         open_storage(args.storage)  # fail fast, before anything is written
     out = prepare_out_dir(args.out)
     result = run_nas(ncfg, data, Path(out), args.storage, show_progress(args), lambda s: say(args, s))
-    summary = summarize(result, Path(out))
+    summary = summarize(result, Path(out), data=data)
     section = nas_section(summary, Path(out) / "figures")
     summary["report"] = str(write_report(Path(out) / "report.html", "spikeloom architecture search",
                                          f"{data.name}: {ncfg.strategy}, {ncfg.fidelity.kind} fidelity",

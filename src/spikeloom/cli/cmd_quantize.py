@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeloom.cli.common import add_data_dir, add_out, add_quiet, say
+from spikeloom.cli.common import (
+    add_checkpoint_inputs,
+    add_out,
+    add_quiet,
+    first_samples,
+    load_checkpoint_inputs,
+    say,
+)
 from spikeloom.io import prepare_out_dir, write_summary
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="float checkpoint written by 'spikeloom train'")
     p.add_argument("--bits", type=int, default=8, help="signed integer bits per weight, 2..16 (default 8)")
     p.add_argument("--per-channel", action="store_true",
                    help="one scale per output neuron (default: one per layer)")
-    p.add_argument("--dataset", default=None, help="dataset (default: the one it was trained on)")
-    add_data_dir(p)
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed of the input encoding (default: the training seed)")
+    add_checkpoint_inputs(p)
     add_out(p)
     add_quiet(p)
 
@@ -31,8 +34,8 @@ def _layer_stats(qw) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.errors import ConfigError  # noqa: PLC0415
+    from spikeloom.measure import evaluate  # noqa: PLC0415
     from spikeloom.quant import (  # noqa: PLC0415
         apply_quantized,
         check_bits,
@@ -40,29 +43,25 @@ def run(args: argparse.Namespace) -> int:
         quantize_model,
         quantized_checkpoint,
     )
-    from spikeloom.snn import load_checkpoint, save_checkpoint  # noqa: PLC0415
-    from spikeloom.train import check_fits, evaluate  # noqa: PLC0415
+    from spikeloom.snn import save_checkpoint  # noqa: PLC0415
 
-    ckpt = load_checkpoint(args.model)
+    ckpt, data, seeds, device = load_checkpoint_inputs(args)
     recorded = checkpoint_quantization(ckpt)
     if recorded is not None:
         raise ConfigError(f"{args.model} is already quantized to int{recorded.bits}; "
                           "give the float checkpoint that 'spikeloom train' wrote")
     bits = check_bits(args.bits)
-    data = load_dataset(args.dataset or ckpt.train_config.dataset, args.data_dir)
-    check_fits(ckpt.model_config, data)
-    seed = ckpt.train_config.seed if args.seed is None else args.seed
     out = prepare_out_dir(args.out)
-    model = ckpt.build()
+    model = ckpt.build(device)
     qw = quantize_model(model, bits, args.per_channel)
-    x, y = data.x_test, data.y_test
-    float_acc = evaluate(model, ckpt.model_config, x, y, seed=seed)
-    quant_acc = evaluate(apply_quantized(model, qw), ckpt.model_config, x, y, seed=seed)
+    x, y = first_samples(args, data.x_test, data.y_test)
+    float_acc = evaluate(model, ckpt.model_config, x, y, seed=seeds["eval_seed"])
+    quant_acc = evaluate(apply_quantized(model, qw), ckpt.model_config, x, y, seed=seeds["eval_seed"])
     path = save_checkpoint(Path(out) / "model.pt", quantized_checkpoint(ckpt, qw))
     write_summary(out, {
         "float_accuracy": float_acc, "quantized_accuracy": quant_acc,
         "accuracy_drop": float_acc - quant_acc, **qw.scheme, "layers": _layer_stats(qw),
-        "dataset": data.name, "samples": len(y), "seed": seed, "model": str(args.model),
+        "dataset": data.name, "split": data.held_out, "samples": len(y), **seeds, "device": str(device), "model": str(args.model),
         "quantized_model": str(path), "model_config": ckpt.model_config.to_dict(),
     })
     say(args, f"{ckpt.model_config.name} int{bits} {'per-channel' if args.per_channel else 'per-tensor'}: "

@@ -6,7 +6,19 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spikeloom.cli.common import add_data_dir, add_quiet, add_seed, say, show_progress
+from spikeloom.cli.common import (
+    add_data_dir,
+    add_device,
+    add_engine,
+    add_quiet,
+    add_seed,
+    add_training_arguments,
+    add_trials,
+    add_val_fraction,
+    device_of,
+    say,
+    show_progress,
+)
 
 if TYPE_CHECKING:  # annotations only: the CLI imports torch-heavy packages lazily
     from spikeloom.search.nas.stage import NasStage
@@ -25,21 +37,27 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
     p.add_argument("--curve-bers", type=float, nargs="*", default=curve_bers,
                    help="extra BERs measured for the accuracy-vs-BER curves")
     p.add_argument("--scope", choices=("model", "layer", "both"), default=scope, help="fault scope")
-    p.add_argument("--trials", type=int, default=trials, help="Monte Carlo trials per BER and scope")
+    add_trials(p, trials)
     p.add_argument("--bits", type=int, default=8, help="weight bits of the quantized models (default 8)")
-    p.add_argument("--engine", choices=("fast", "reference"), default="fast", help="fault campaign engine")
+    add_engine(p)
+    p.add_argument("--rule", choices=("stat", "strict"), default="stat",
+                   help="decision rule of every SNN-vs-ANN check: stat (paired tests on the "
+                        "validation split; an SNN is dropped only when shown worse; default) or "
+                        "strict (the paper's rule on point estimates)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="confidence level of the stat rule's intervals (default 0.95)")
+    p.add_argument("--margin", type=float, default=0.0,
+                   help="stat rule: accuracy an SNN may lose before it counts as worse (fraction, default 0)")
+    p.add_argument("--reliability-margin", type=float, default=0.0,
+                   help="stat rule: reliability an SNN may lose, in percentage points (default 0)")
     p.add_argument("--tolerance", type=float, default=0.0,
-                   help="accuracy an SNN may lose against the ANN, as a fraction (default 0)")
+                   help="strict rule: accuracy an SNN may lose against the ANN, as a fraction (default 0)")
     p.add_argument("--lowest-energy-only", action="store_true",
                    help="candidate_list2 holds only the lowest-energy candidate")
     p.add_argument("--energy-precision", choices=("int", "fp"), default="int",
                    help="energy table column (default int, for quantized models)")
-    p.add_argument("--epochs", type=int, default=15, help="training epochs per model (default 15)")
-    p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
-    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine",
-                   help="learning-rate schedule over the epochs (default cosine)")
-    p.add_argument("--train-subset", type=int, default=None, help="train on the first N samples only")
+    add_training_arguments(p)
+    add_val_fraction(p)
     p.add_argument("--strategy", choices=("grid", "optuna"), default="grid",
                    help="grid: Algorithm 1 over timesteps x thresholds; optuna: multi-objective search")
     p.add_argument("--n-trials", type=int, default=20, help="Optuna trials (strategy optuna)")
@@ -47,6 +65,7 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
                    help="Optuna storage URL shared by workers (default sqlite in --out)")
     p.add_argument("--expand", action="store_true", help="on FAIL, run the proposed wider grid")
     add_seed(p)
+    add_device(p)
     add_quiet(p)
 
 
@@ -63,22 +82,26 @@ def search_config_from(args: argparse.Namespace, data) -> object:
         dataset=data.name, topology=topology, timesteps=tuple(args.timesteps),
         thresholds=tuple(args.thresholds), beta=args.beta, ber=args.ber,
         curve_bers=tuple(args.curve_bers or ()), scope=args.scope, trials=args.trials, bits=args.bits,
-        engine=args.engine, tolerance=args.tolerance, lowest_energy_only=args.lowest_energy_only,
+        engine=args.engine, tolerance=args.tolerance, rule=args.rule, margin=args.margin,
+        reliability_margin=args.reliability_margin, confidence=args.confidence,
+        val_fraction=args.val_fraction, lowest_energy_only=args.lowest_energy_only,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
         train_subset=args.train_subset,
         energy_precision=args.energy_precision, seed=args.seed)
 
 
 def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_crossbars: bool,
-            nas: NasStage | None = None) -> dict:
+            nas: NasStage | None = None, **run_options: object) -> dict:
     """Shared by `search` and `run`: validate, then run the pipeline and print the verdict.
-    `nas`: a `NasStage` (run only; None = no architecture search)."""
+    `nas`: a `NasStage` (run only; None = no architecture search); `run_options`: further
+    `RunOptions` fields (run only)."""
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.io import prepare_out_dir  # noqa: PLC0415
     from spikeloom.pipeline import RunOptions, run_pipeline  # noqa: PLC0415
     from spikeloom.spec import ModelConfig  # noqa: PLC0415
     from spikeloom.train import check_fits  # noqa: PLC0415
 
+    device = device_of(args)
     data = load_dataset(args.dataset, args.data_dir)
     scfg = search_config_from(args, data)
     check_fits(ModelConfig(arch="ann", topology=scfg.topology), data)
@@ -91,21 +114,26 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
 
         nas_config(scfg, nas)  # validate the space file and objectives before writing anything
     if args.strategy == "optuna" and args.storage:
-        from spikeloom.search.multiobjective import open_storage  # noqa: PLC0415
+        from spikeloom.search.shared_study import open_storage  # noqa: PLC0415
 
         open_storage(args.storage)  # fail fast, before anything is written
     out = prepare_out_dir(out_dir)
     opts = RunOptions(strategy=args.strategy, n_trials=args.n_trials, storage=args.storage,
                       expand=args.expand, explain=explain, map_crossbars=map_crossbars,
-                      progress=show_progress(args), nas=nas)
+                      progress=show_progress(args), device=str(device), nas=nas, **run_options)
     summary = run_pipeline(scfg, data, out, opts, log=lambda s: say(args, s))
     best = summary["best"]
     verdict = summary["verdict"]
     if best:
         ratio = summary["ann"]["energy_pj"] / best["energy_pj"] if best["energy_pj"] else float("inf")
-        say(args, f"{verdict}: SNN {best['name']} accuracy {best['accuracy']:.4f} "
-                  f"(ANN {summary['ann']['accuracy']:.4f}), reliability {best['reliability_pct']:.2f} % "
-                  f"(ANN {summary['ann']['reliability_pct']:.2f} %), {ratio:.2f}x less energy")
+        acc = best["comparisons"]["accuracy"]["verdict"]
+        rel = best["comparisons"]["reliability"]["verdict"]
+        say(args, f"{verdict}: SNN {best['name']} validation accuracy {best['accuracy']:.4f} "
+                  f"(ANN {summary['ann']['accuracy']:.4f}; {acc}), reliability {best['reliability_pct']:.2f} % "
+                  f"(ANN {summary['ann']['reliability_pct']:.2f} %; {rel}), {ratio:.2f}x less energy")
+        if best.get("test") and summary["ann"].get("test"):
+            say(args, f"  reported on the test split: accuracy {best['test']['accuracy']:.4f} "
+                      f"(ANN {summary['ann']['test']['accuracy']:.4f})")
     else:
         say(args, f"{verdict}: no SNN configuration passed; proposed wider grid {summary['proposal']} "
                   "(re-run with --expand)")

@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeloom.cli.common import add_data_dir, add_out, add_quiet, add_seed, say, show_progress
+from spikeloom.cli.common import (
+    add_data_dir,
+    add_device,
+    add_out,
+    add_quiet,
+    add_seed,
+    add_training_arguments,
+    device_of,
+    say,
+    show_progress,
+)
 from spikeloom.io import prepare_out_dir, write_summary
 from spikeloom.spec import (
     ENCODINGS,
-    LR_SCHEDULES,
     READOUTS,
     RESETS,
     SURROGATES,
@@ -47,15 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="digits", help="digits (default), mnist or fashion-mnist")
     add_data_dir(p)
     add_model_arguments(p)
-    p.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
-    p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    p.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
-                   help="learning rate per epoch: constant (default) or cosine annealing to ~0")
-    p.add_argument("--train-subset", type=int, default=None, help="train on the first N samples only")
+    add_training_arguments(p)
     p.add_argument("--fresh", action="store_true",
                    help="ignore a checkpoint already in --out (default: resume or reuse it)")
     add_seed(p)
+    add_device(p)
     add_out(p)
     add_quiet(p)
 
@@ -74,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
     path = Path(out) / "model.pt"
     if args.fresh:
         path.unlink(missing_ok=True)
-    result = fit(cfg, tcfg, data, path, progress=show_progress(args), log=lambda s: say(args, s))
-    write_summary(out, result.summary() | {"checkpoint": str(path)})
+    device = device_of(args)
+    result = fit(cfg, tcfg, data, path, progress=show_progress(args), log=lambda s: say(args, s),
+                 device=device)
+    write_summary(out, result.summary() | {"checkpoint": str(path), "seed": args.seed,
+                                           "eval_seed": args.seed, "device": str(device)})
     extra = (f", {result.checkpoint.metrics['spikes_per_sample']:.1f} spikes/sample"
              if cfg.arch == "snn" else "")
     say(args, f"{cfg.name} on {data.name}: test accuracy {result.test_accuracy:.4f}{extra}, "

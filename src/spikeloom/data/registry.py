@@ -37,7 +37,10 @@ DATASETS = ("digits", "mnist", "fashion-mnist")
 
 @dataclass(frozen=True)
 class Dataset:
-    """A classification dataset split into train and test. x: [N, D] float32 in [0, 1]."""
+    """A classification dataset split into train and held-out parts. x: [N, D] float32 in [0, 1].
+
+    held_out names what x_test / y_test hold: 'test' for a dataset as loaded, 'validation'
+    for the selection split carved from the training data (`spikeloom.measure.splits`)."""
 
     name: str
     x_train: torch.Tensor
@@ -46,6 +49,7 @@ class Dataset:
     y_test: torch.Tensor
     num_classes: int
     source: str
+    held_out: str = "test"
 
     @property
     def input_size(self) -> int:

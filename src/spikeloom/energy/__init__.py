@@ -6,7 +6,6 @@ from spikeloom.energy.estimate import (
     EnergyReport,
     energy_from_counts,
     energy_ratio,
-    estimate_energy,
 )
 from spikeloom.energy.tables import (
     PRECISIONS,
@@ -17,4 +16,4 @@ from spikeloom.energy.tables import (
 )
 
 __all__ = ["PRECISIONS", "TABLE_45NM", "EnergyReport", "default_table", "energy_from_counts",
-           "energy_ratio", "estimate_energy", "load_table", "normalize_table"]
+           "energy_ratio", "load_table", "normalize_table"]

@@ -16,7 +16,7 @@ from torch import nn
 
 from spikeloom.data.encoders import encode
 from spikeloom.errors import ConfigError
-from spikeloom.snn.models import LIF, MLP, LeakyReadout, SpikingMLP
+from spikeloom.snn.models import LIF, MLP, LeakyReadout, SpikingMLP, readout
 from spikeloom.snn.neuron import leaky_integrate, lif_sequence
 from spikeloom.spec import ModelConfig
 
@@ -87,7 +87,7 @@ def trace(model: nn.Module, x_seq: torch.Tensor) -> Trace:
                 h = mem = leaky_integrate(current, neuron.beta)
             spikes.append(h)
             mems.append(mem)
-        logits = h.mean(0) if model.config.readout == "membrane" else h.sum(0)
+        logits = readout(model.config, h)
     else:
         for i, fc in enumerate(model.fcs):
             pre = fc(h)
@@ -107,7 +107,7 @@ def forward_current(model: nn.Module, layer: int, current: torch.Tensor) -> torc
         h = model.lifs[layer](current)
         for fc, neuron in list(zip(model.fcs, model.lifs))[layer + 1:]:
             h = neuron(fc(h))
-        return h.mean(0) if model.config.readout == "membrane" else h.sum(0)
+        return readout(model.config, h)
     count = len(model.fcs)
     h = current
     for i in range(layer, count):

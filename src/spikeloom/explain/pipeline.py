@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikeloom.data.protocol import eval_batches
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError, DataError
 from spikeloom.explain import attribution as attr
@@ -32,7 +33,6 @@ from spikeloom.explain.rules import RuleSet, extract_rules, fidelity_by_depth
 from spikeloom.io import atomic_write_text, prepare_out_dir
 from spikeloom.snn.models import LIF, SpikingMLP
 from spikeloom.spec import ModelConfig, Spec
-from spikeloom.train.evaluate import eval_batches
 
 SIGNAL_METHODS = ("raster", "psth", "membrane", "heatmap", "embedding")
 ATTRIBUTION_METHODS = ("saliency", "ig", "sam", "occlusion")

@@ -12,28 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from spikeloom.io import atomic_write
+from spikeloom.io import pyplot, save_png
 
 DPI = 110
 
 
 def _plt():
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
+    return pyplot()
 
 
 def _save(fig, path: Path, tight: bool = True) -> Path:
-    plt = _plt()
-    try:
-        if tight:
-            fig.tight_layout()
-        return atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=DPI))
-    finally:
-        plt.close(fig)
+    return save_png(fig, path, DPI, tight)
 
 
 def _steps_axis(ax) -> None:

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikeloom.data.protocol import eval_batches
 from spikeloom.errors import ConfigError
 from spikeloom.explain.forward import trace
 from spikeloom.snn.models import LIF, SpikingMLP
 from spikeloom.spec import ModelConfig
-from spikeloom.train.evaluate import eval_batches
 
 EMBEDDINGS = ("pca", "tsne")
 

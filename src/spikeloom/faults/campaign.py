@@ -7,6 +7,7 @@ of the SNN of one topology see the same faults; `replay_trial` re-runs any recor
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from spikeloom.errors import ConfigError, DataError
+from spikeloom.faults.fast import engine_name, make_engine, pick_engine
 from spikeloom.faults.injection import (
     NEURON_FAULTS,
     WEIGHT_FAULTS,
@@ -33,10 +35,10 @@ from spikeloom.faults.reference import ReferenceEngine
 from spikeloom.faults.stats import leveugle_sample_size, mean_std_ci95, t_for_confidence
 from spikeloom.faults.store import TrialStore
 from spikeloom.quant import QuantizedWeights, apply_quantized, check_bits, quantize_model
+from spikeloom.snn.inference import predict
 from spikeloom.spec import ModelConfig, Spec
 
 SCOPES = ("model", "layer", "both")
-ENGINES = ("fast", "reference")
 DEFAULT_BERS = (1e-4, 1e-3, 1e-2, 1e-1)
 
 
@@ -59,7 +61,7 @@ class CampaignConfig(Spec):
     bits: int = 8
     per_channel: bool = False
     seed: int = 0
-    engine: str = "fast"
+    engine: str = "auto"
     fault: str = "bitflip"
     threshold_factor: float = 0.5
     confidence: float | None = None
@@ -76,8 +78,7 @@ class CampaignConfig(Spec):
             raise ConfigError(f"trials must be a positive integer, got {self.trials}")
         if self.scope not in SCOPES:
             raise ConfigError(f"unknown scope {self.scope!r}; choose one of {', '.join(SCOPES)}")
-        if self.engine not in ENGINES:
-            raise ConfigError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        object.__setattr__(self, "engine", engine_name(self.engine))
         check_fault(self.fault)
         check_bits(self.bits)
         if not self.threshold_factor >= 0:
@@ -107,7 +108,7 @@ class ScopeResult:
         return {"scope": self.scope, "ber": self.ber, "trials": self.trials,
                 "mean_accuracy": self.mean_accuracy, "accuracy_drop": self.accuracy_drop,
                 "reliability_pct": self.reliability_pct, "std": self.std,
-                "ci95": list(self.ci95)}
+                "ci95": list(self.ci95), "accuracies": list(self.accuracies)}
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,11 @@ class CampaignResult:
     config: CampaignConfig
     float_accuracy: float | None = None
     seconds: float = 0.0
+    engine: str = "reference"
 
     def to_dict(self) -> dict:
-        return {"clean_accuracy": self.clean_accuracy, "results": [r.to_dict() for r in self.results]}
+        return {"clean_accuracy": self.clean_accuracy, "engine": self.engine,
+                "fault_seed": self.config.seed, "results": [r.to_dict() for r in self.results]}
 
     def result(self, scope: str, ber: float) -> ScopeResult:
         for r in self.results:
@@ -188,23 +191,15 @@ def check_campaign(model: nn.Module, cfg: ModelConfig, cc: CampaignConfig) -> No
 
 
 def _fingerprint(qw: QuantizedWeights, cfg: ModelConfig, cc: CampaignConfig,
-                 x: torch.Tensor, y: torch.Tensor, eval_seed: int) -> str:
+                 x: torch.Tensor, y: torch.Tensor, eval_seed: int,
+                 masks: list[torch.Tensor] | None = None) -> str:
     h = hashlib.sha256()
     settings = cc.to_dict() | {"trials": None, "engine": None, "scope": None, "layers": None,
                                "bers": None, "confidence": None, "margin": None}
     h.update(json.dumps([cfg.to_dict(), settings, eval_seed], sort_keys=True).encode())
-    for t in (*qw.q, *qw.scale, x, y):
+    for t in (*qw.q, *qw.scale, x, y, *(masks or [])):
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:32]
-
-
-def make_engine(name: str, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
-                x: torch.Tensor, y: torch.Tensor, eval_seed: int):
-    if name == "reference":
-        return ReferenceEngine(model, cfg, qw, x, y, eval_seed)
-    from spikeloom.faults.fast import make_fast_engine  # noqa: PLC0415
-
-    return make_fast_engine(model, cfg, qw, x, y, eval_seed)
 
 
 def prepare_quantized(model: nn.Module, cc: CampaignConfig) -> tuple[QuantizedWeights, nn.Module, bool]:
@@ -221,15 +216,26 @@ def prepare_quantized(model: nn.Module, cc: CampaignConfig) -> tuple[QuantizedWe
     return qw, (model if existing is not None else apply_quantized(model, qw)), existing is None
 
 
+def structural_zeros(faults: list[LayerFaults], masks: list[torch.Tensor] | None) -> list[LayerFaults]:
+    """Faults with the weights outside `masks` (bool [out, in] per layer; False = pruned, not
+    stored) kept at zero: a synapse that is not stored cannot be hit."""
+    if masks is None:
+        return faults
+    return [dataclasses.replace(f, q=f.q * masks[f.layer - 1].to(f.q.dtype)) if f.q is not None else f
+            for f in faults]
+
+
 def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y: torch.Tensor,
                  campaign_config: CampaignConfig | None = None, eval_seed: int = 0,
                  store_path: str | Path | None = None, progress: bool = False,
-                 log: Callable[[str], None] | None = None) -> CampaignResult:
+                 log: Callable[[str], None] | None = None,
+                 masks: list[torch.Tensor] | None = None) -> CampaignResult:
     """Run a campaign on (x [N, D], y [N]) and return its statistics.
 
     `model` is a float model (quantized here to `bits`) or one from `apply_quantized` (its
-    scheme must match). With `store_path`, finished trials are appended there as they come and
-    a re-run with the same arguments skips them.
+    scheme must match). `masks` (bool [out, in] per layer) marks the stored synapses of a
+    pruned network; faults never touch the others. With `store_path`, finished trials are
+    appended there as they come and a re-run with the same arguments skips them.
     """
     cc = campaign_config or CampaignConfig()
     cfg = model_config
@@ -242,13 +248,16 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
     scopes = scopes_of(cfg, cc)
     started = time.perf_counter()
     qw, qmodel, was_float = prepare_quantized(model, cc)
-    store = TrialStore(store_path, _fingerprint(qw, cfg, cc, x, y, eval_seed))
+    masks = None if masks is None else [m.bool().cpu() for m in masks]
+    store = TrialStore(store_path, _fingerprint(qw, cfg, cc, x, y, eval_seed, masks))
     try:
         jobs = [(scope, layers, ber, k)
                 for ber in cc.bers for scope, layers in scopes
                 for k in range(trials_for(cfg, cc, layers))]
         pending = [j for j in jobs if store.get(j[0], j[2], j[3]) is None]
         engine = make_engine(cc.engine if pending else "reference", qmodel, cfg, qw, x, y, eval_seed)
+        # the engine this campaign's trials come from (all engines give identical trials)
+        used = engine.name if pending else pick_engine(cc.engine, qmodel, cfg, qw)
         clean = engine.clean_accuracy()
         from tqdm.auto import tqdm  # noqa: PLC0415
 
@@ -256,8 +265,8 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
                    desc=f"faults {cfg.name} ({engine.name})", unit="trial", leave=False)
         for scope, layers, ber, k in pending:
             seed = trial_seed(cc.seed, ber, k)
-            faults = sample_trial_faults(qw.q, qw.bits, cc.fault, ber, seed, layers,
-                                         cc.threshold_factor)
+            faults = structural_zeros(sample_trial_faults(qw.q, qw.layer_bits or qw.bits, cc.fault, ber, seed, layers,
+                                                          cc.threshold_factor), masks)
             accuracy = clean if not faults else engine.accuracy(faults)
             store.add(scope, ber, k, seed, accuracy)
             bar.update(1)
@@ -267,16 +276,14 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
         store.close()
     float_acc = None
     if was_float:
-        from spikeloom.train import evaluate  # noqa: PLC0415
-
-        float_acc = evaluate(model, cfg, x, y, seed=eval_seed)
+        float_acc = float((predict(model, cfg, x, eval_seed) == y.cpu()).float().mean())
     results = []
     for ber in cc.bers:
         for scope, layers in scopes:
             recs = [store.get(scope, ber, k) for k in range(trials_for(cfg, cc, layers))]
             results.append(summarize(scope, ber, clean, [r["accuracy"] for r in recs],
                                      [r["seed"] for r in recs]))
-    return CampaignResult(clean, tuple(results), cc, float_acc, time.perf_counter() - started)
+    return CampaignResult(clean, tuple(results), cc, float_acc, time.perf_counter() - started, used)
 
 
 def summarize(scope: str, ber: float, clean: float, accuracies: list[float],
@@ -296,7 +303,7 @@ def replay_trial(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
     if layers is None:
         raise ConfigError(f"unknown scope {scope!r}; use 'model' or 'layer:<index>'")
     qw, qmodel, _ = prepare_quantized(model, cc)
-    faults = sample_trial_faults(qw.q, qw.bits, cc.fault, ber, seed, layers, cc.threshold_factor)
+    faults = sample_trial_faults(qw.q, qw.layer_bits or qw.bits, cc.fault, ber, seed, layers, cc.threshold_factor)
     return ReferenceEngine(qmodel, model_config, qw, x, y, eval_seed).accuracy(faults)
 
 
@@ -305,4 +312,4 @@ def trial_faults(qw: QuantizedWeights, model_config: ModelConfig, campaign_confi
     """The faults a recorded trial injected (for inspection and paired comparisons)."""
     cc = campaign_config
     layers = dict(scopes_of(model_config, cc.replace(scope="both", layers=None)))[scope]
-    return sample_trial_faults(qw.q, qw.bits, cc.fault, ber, seed, layers, cc.threshold_factor)
+    return sample_trial_faults(qw.q, qw.layer_bits or qw.bits, cc.fault, ber, seed, layers, cc.threshold_factor)

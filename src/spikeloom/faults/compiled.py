@@ -23,14 +23,13 @@ import torch
 from numba import njit, prange
 from torch import nn
 
+from spikeloom.data.protocol import EVAL_CHUNK, chunk_seed, eval_batches
 from spikeloom.faults.delta import ROUNDING_SLACK
 from spikeloom.faults.injection import LayerFaults
 from spikeloom.faults.mt19937 import rate_bits
 from spikeloom.quant import QuantizedWeights
 from spikeloom.snn.models import LIF
 from spikeloom.spec import ModelConfig
-from spikeloom.train import eval_batches
-from spikeloom.train.evaluate import EVAL_CHUNK, chunk_seed
 
 MAX_STEPS = 64  # spike trains are uint64 bit masks
 DENSE_FRACTION = 1 / 2  # changed inputs (or faulty weights) above this share: one GEMM
@@ -460,7 +459,7 @@ def _input_bits(cfg: ModelConfig, x: torch.Tensor, eval_seed: int) -> np.ndarray
 class CompiledEngine:
     """Per-trial accuracies identical to the reference engine, by compiled delta simulation."""
 
-    name = "fast"
+    name = "compiled"
 
     @torch.no_grad()
     def __init__(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,

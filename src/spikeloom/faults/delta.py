@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from spikeloom.data.protocol import EVAL_CHUNK, eval_batches
 from spikeloom.faults.injection import LayerFaults
 from spikeloom.quant import QuantizedWeights
 from spikeloom.snn.neuron import LIFParameters, lif_sequence
 from spikeloom.spec import ModelConfig
-from spikeloom.train import EVAL_CHUNK, eval_batches
 
 EXACT_LIMIT = 2 ** 24  # float32 holds every integer up to this exactly
 ROUNDING_SLACK = 64  # rounding allowance in units of T * magnitude * 2^-24
@@ -146,7 +146,7 @@ class _Layer:
 class DeltaEngine:
     """Per-trial accuracies identical to the reference engine (see the module docstring)."""
 
-    name = "fast"
+    name = "delta"
 
     @torch.no_grad()
     def __init__(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,

@@ -12,9 +12,13 @@ chunk shapes.
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
 
+from spikeloom.data.protocol import eval_batches
+from spikeloom.errors import ConfigError
 from spikeloom.faults.delta import (
     SPIKE_ENCODINGS,
     DeltaEngine,
@@ -24,9 +28,8 @@ from spikeloom.faults.delta import (
 from spikeloom.faults.injection import LayerFaults
 from spikeloom.faults.reference import faulty_model
 from spikeloom.quant import QuantizedWeights
-from spikeloom.snn.models import LIF
+from spikeloom.snn.models import LIF, readout
 from spikeloom.spec import ModelConfig
-from spikeloom.train import eval_batches
 
 
 def _accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
@@ -46,16 +49,14 @@ def _layer_forward(model: nn.Module, cfg: ModelConfig, i: int, h: torch.Tensor) 
 
 
 def _logits(cfg: ModelConfig, h: torch.Tensor) -> torch.Tensor:
-    if cfg.arch == "ann":
-        return h
-    return h.mean(0) if cfg.readout == "membrane" else h.sum(0)
+    return h if cfg.arch == "ann" else readout(cfg, h)
 
 
 class PrefixEngine:
     """Reuses the clean activations entering the first faulty layer; recomputes the rest with
     the faulty model's modules on the reference's chunks."""
 
-    name = "fast"
+    name = "prefix"
 
     @torch.no_grad()
     def __init__(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
@@ -88,22 +89,87 @@ class PrefixEngine:
         return _accuracy(torch.cat(preds), self.y)
 
 
-def make_fast_engine(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights, x: torch.Tensor,
-                     y: torch.Tensor, eval_seed: int = 0):
-    """The fastest exact engine for this model: `CompiledEngine` (CPU, numba installed),
-    `DeltaEngine` or `PrefixEngine`."""
-    on_cpu = _device(model).type == "cpu"
-    if on_cpu and cfg.encoding in SPIKE_ENCODINGS and exact_accumulations(cfg, qw):
-        try:
-            from spikeloom.faults.compiled import CompiledEngine, compiled_supported  # noqa: PLC0415
-        except ImportError:  # numba is an optional extra
-            pass
-        else:
-            if compiled_supported(cfg, model):
-                return CompiledEngine(model, cfg, qw, x, y, eval_seed)
-    if cfg.arch == "snn" and all(isinstance(m, LIF) for m in list(model.lifs)[:-1]):
-        device = _device(model)
-        x_seq = torch.cat([b for _, b in eval_batches(cfg, x, eval_seed, device)], dim=1)
-        if delta_supported(cfg, qw, x_seq):
-            return DeltaEngine(model, cfg, qw, x, y, eval_seed, x_seq=x_seq)
+ENGINES = ("auto", "reference", "prefix", "delta", "compiled")
+ENGINE_ALIASES = {"fast": "auto"}  # the name of 0.1, kept for one release
+_warned_numba = False
+
+
+def engine_name(name: str) -> str:
+    """The canonical engine name (aliases resolved); `ConfigError` for an unknown one."""
+    name = ENGINE_ALIASES.get(name, name)
+    if name not in ENGINES:
+        raise ConfigError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    return name
+
+
+def _compiled_class():
+    try:
+        from spikeloom.faults.compiled import CompiledEngine, compiled_supported  # noqa: PLC0415
+    except ImportError:  # numba is an optional extra
+        return None, None
+    return CompiledEngine, compiled_supported
+
+
+def supported_engines(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
+                      x_seq: torch.Tensor | None = None) -> dict[str, str]:
+    """{engine: why it cannot run here} for the engines that cannot serve this model
+    (an empty reason never appears: engines that can are left out)."""
+    reasons: dict[str, str] = {}
+    spikes = cfg.arch == "snn" and cfg.encoding in SPIKE_ENCODINGS
+    lifs = cfg.arch == "snn" and all(isinstance(m, LIF) for m in list(model.lifs)[:-1])
+    cls, supported = _compiled_class()
+    if cls is None:
+        reasons["compiled"] = "numba is not installed (pip install 'spikeloom[fast]')"
+    elif _device(model).type != "cpu":
+        reasons["compiled"] = "it runs on the CPU only"
+    elif not (spikes and exact_accumulations(cfg, qw) and supported(cfg, model)):
+        reasons["compiled"] = ("it needs an SNN fed spikes with a spike-count readout, LIF "
+                               "layers, at most 64 timesteps and exact integer sums")
+    if not lifs:
+        reasons["delta"] = "it needs an SNN with LIF hidden layers"
+    elif x_seq is not None and not delta_supported(cfg, qw, x_seq):
+        reasons["delta"] = "it needs spike (0/1) inputs and exact integer sums"
+    elif x_seq is None and not (spikes and exact_accumulations(cfg, qw)):
+        reasons["delta"] = "it needs spike (0/1) inputs and exact integer sums"
+    return reasons
+
+
+def pick_engine(name: str, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
+                x_seq: torch.Tensor | None = None) -> str:
+    """The engine `name` resolves to for this model: 'auto' picks the fastest exact one
+    (compiled, delta, prefix). `ConfigError` when a named engine cannot serve this model."""
+    global _warned_numba
+    name = engine_name(name)
+    if name in ("reference", "prefix"):
+        return name
+    missing = supported_engines(model, cfg, qw, x_seq)
+    if name != "auto":
+        if name in missing:
+            raise ConfigError(f"engine {name!r} cannot run this model: {missing[name]}; "
+                              "use --engine auto")
+        return name
+    picked = next((e for e in ("compiled", "delta") if e not in missing), "prefix")
+    if picked != "compiled" and "numba" in missing.get("compiled", "") and not _warned_numba:
+        _warned_numba = True
+        print(f"warning: numba is not installed, so fault campaigns use the slower {picked} "
+              "engine; pip install 'spikeloom[fast]'", file=sys.stderr)
+    return picked
+
+
+def make_engine(name: str, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
+                x: torch.Tensor, y: torch.Tensor, eval_seed: int = 0):
+    """The engine `name` (see `pick_engine`) for this model and evaluation set. Every engine
+    gives the reference engine's per-trial accuracies."""
+    from spikeloom.faults.reference import ReferenceEngine  # noqa: PLC0415
+
+    x_seq = None
+    if cfg.arch == "snn" and cfg.encoding not in SPIKE_ENCODINGS and engine_name(name) in ("auto", "delta"):
+        x_seq = torch.cat([b for _, b in eval_batches(cfg, x, eval_seed, _device(model))], dim=1)
+    picked = pick_engine(name, model, cfg, qw, x_seq)
+    if picked == "reference":
+        return ReferenceEngine(model, cfg, qw, x, y, eval_seed)
+    if picked == "compiled":
+        return _compiled_class()[0](model, cfg, qw, x, y, eval_seed)
+    if picked == "delta":
+        return DeltaEngine(model, cfg, qw, x, y, eval_seed, x_seq=x_seq)
     return PrefixEngine(model, cfg, qw, x, y, eval_seed)

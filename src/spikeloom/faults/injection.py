@@ -110,10 +110,13 @@ def sample_layer_faults(q: torch.Tensor, bits: int, fault: str, rate: float, tri
     return LayerFaults(layer, threshold_scale=scale)
 
 
-def sample_trial_faults(qs: list[torch.Tensor] | tuple[torch.Tensor, ...], bits: int, fault: str,
-                        rate: float, trial_seed: int, layers: list[int] | tuple[int, ...],
+def sample_trial_faults(qs: list[torch.Tensor] | tuple[torch.Tensor, ...],
+                        bits: int | tuple[int, ...], fault: str, rate: float, trial_seed: int,
+                        layers: list[int] | tuple[int, ...],
                         threshold_factor: float = 0.5) -> list[LayerFaults]:
-    """The non-empty faults of one trial over the 1-based `layers` in scope."""
-    out = [sample_layer_faults(qs[i - 1], bits, fault, rate, trial_seed, i, threshold_factor)
+    """The non-empty faults of one trial over the 1-based `layers` in scope (`bits` one width
+    for all layers, or one per layer)."""
+    widths = (bits,) * len(qs) if isinstance(bits, int) else tuple(bits)
+    out = [sample_layer_faults(qs[i - 1], widths[i - 1], fault, rate, trial_seed, i, threshold_factor)
            for i in layers]
     return [f for f in out if not f.empty]

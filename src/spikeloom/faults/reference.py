@@ -1,5 +1,5 @@
 """Reference engine: one faulty copy of the quantized model per trial, fully evaluated with
-`spikeloom.train.evaluate` (the same deterministic input encoding as every other evaluation)."""
+`spikeloom.snn.inference.predict` (the same deterministic input encoding as every other evaluation)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from torch import nn
 
 from spikeloom.faults.injection import LayerFaults
 from spikeloom.quant import QuantizedWeights, apply_quantized
+from spikeloom.snn.inference import predict
 from spikeloom.snn.models import LIF
 from spikeloom.spec import ModelConfig
-from spikeloom.train import evaluate
 
 
 def _forcing_hook(dead: torch.Tensor | None, saturated: torch.Tensor | None):
@@ -71,4 +71,4 @@ class ReferenceEngine:
 
     def accuracy(self, faults: list[LayerFaults]) -> float:
         model = faulty_model(self.model, self.cfg, self.qw, faults)
-        return evaluate(model, self.cfg, self.x, self.y, seed=self.eval_seed)
+        return float((predict(model, self.cfg, self.x, self.eval_seed) == self.y.cpu()).float().mean())

@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 
 from spikeloom.hw.result import MappingResult
-from spikeloom.io import atomic_write
+from spikeloom.io import pyplot, save_png
 
 
 def plot_usage(result: MappingResult, path: str | os.PathLike[str]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     xbs = list(result.crossbars)
     ids = list(range(len(xbs)))
     fin = [len(x.axons) / x.inputs * 100 for x in xbs]
@@ -31,7 +27,4 @@ def plot_usage(result: MappingResult, path: str | os.PathLike[str]) -> str:
     ax.set_title(f"{result.network} on {result.library}: {result.crossbars_used} crossbars, "
                  f"area {result.area} (bound {result.lower_bound:g}, gap {result.gap:.1%})", fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
-    return str(path)
+    return str(save_png(fig, path))

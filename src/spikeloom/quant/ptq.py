@@ -58,12 +58,20 @@ def dequantize(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class QuantizedWeights:
-    """Integer weights of every layer. q[i]: [out_i, in_i] int32; scale[i]: [] or [out_i]."""
+    """Integer weights of every layer. q[i]: [out_i, in_i] int32; scale[i]: [] or [out_i].
+
+    bits: the bit width (the widest one when layers differ); layer_bits: each layer's width
+    when they differ (mixed precision, as the architecture search makes), else None."""
 
     bits: int
     per_channel: bool
     q: tuple[torch.Tensor, ...]
     scale: tuple[torch.Tensor, ...]
+    layer_bits: tuple[int, ...] | None = None
+
+    def bits_of(self, layer: int) -> int:
+        """Bit width of 1-based `layer`."""
+        return self.bits if self.layer_bits is None else self.layer_bits[layer - 1]
 
     @property
     def scheme(self) -> dict:
@@ -74,17 +82,19 @@ class QuantizedWeights:
 
     def with_q(self, q: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> QuantizedWeights:
         """The same scheme and scales with other integer weights (e.g. faulty ones)."""
-        return QuantizedWeights(self.bits, self.per_channel, tuple(q), self.scale)
+        return QuantizedWeights(self.bits, self.per_channel, tuple(q), self.scale, self.layer_bits)
 
     def to_dict(self) -> dict:
         """Plain values and tensors, storable in `Checkpoint.extra` (weights_only-safe)."""
-        return {**self.scheme, "q": [t.clone() for t in self.q], "scale": [t.clone() for t in self.scale]}
+        return {**self.scheme, "q": [t.clone() for t in self.q], "scale": [t.clone() for t in self.scale],
+                "layer_bits": None if self.layer_bits is None else list(self.layer_bits)}
 
     @classmethod
     def from_dict(cls, data: dict) -> QuantizedWeights:
         return cls(check_bits(data["bits"]), bool(data["per_channel"]),
                    tuple(torch.as_tensor(t).to(torch.int32) for t in data["q"]),
-                   tuple(torch.as_tensor(t).float() for t in data["scale"]))
+                   tuple(torch.as_tensor(t).float() for t in data["scale"]),
+                   None if data.get("layer_bits") is None else tuple(check_bits(b) for b in data["layer_bits"]))
 
 
 class QuantizedLinear(nn.Module):
@@ -145,10 +155,11 @@ def quantization_of(model: nn.Module) -> QuantizedWeights | None:
     fcs = _linears(model)
     if not all(isinstance(fc, QuantizedLinear) for fc in fcs):
         return None
-    first = fcs[0]
-    return QuantizedWeights(first.bits, first.per_channel,
+    widths = tuple(int(fc.bits) for fc in fcs)
+    return QuantizedWeights(max(widths), fcs[0].per_channel,
                             tuple(fc.q.to(torch.int32).cpu() for fc in fcs),
-                            tuple(fc.scale.cpu() for fc in fcs))
+                            tuple(fc.scale.cpu() for fc in fcs),
+                            widths if len(set(widths)) > 1 else None)
 
 
 def apply_quantized(model: nn.Module, qw: QuantizedWeights) -> nn.Module:
@@ -162,5 +173,5 @@ def apply_quantized(model: nn.Module, qw: QuantizedWeights) -> nn.Module:
         if tuple(q.shape) != (fc.out_features, fc.in_features):
             raise ConfigError(f"layer {i + 1}: quantized shape {tuple(q.shape)} does not match "
                               f"the model's {(fc.out_features, fc.in_features)}")
-        out.fcs[i] = QuantizedLinear(q, s, qw.bits, qw.per_channel, fc.bias).to(device)
+        out.fcs[i] = QuantizedLinear(q, s, qw.bits_of(i + 1), qw.per_channel, fc.bias).to(device)
     return out.eval()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from spikeloom.io import atomic_write
+from spikeloom.io import pyplot, save_png
 
 STAGE_COLOURS = {"accuracy": "#c0c6d0", "reliability": "#f0b37e", "energy": "#f7dc6f",
                  "candidate": "#7fb3d5", "selected": "#27ae60", "": "#7fb3d5"}
@@ -18,19 +18,11 @@ ANN_COLOUR, SNN_COLOUR = "#34495e", "#27ae60"
 
 
 def _plt():
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    return plt
+    return pyplot()
 
 
 def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    _plt().close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def _half_width(row: dict[str, Any]) -> float:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from spikeloom.errors import ConfigError
+from spikeloom.faults.fast import engine_name
+from spikeloom.measure.compare import RULES, check_confidence
+from spikeloom.measure.splits import check_val_fraction
 from spikeloom.spec import Spec, format_topology, parse_topology
 
 SCOPES = ("model", "layer", "both")
@@ -18,7 +21,12 @@ class SearchConfig(Spec):
     timesteps x thresholds is the SNN grid (STEP 1). ber: bit error rate of the fault
     campaigns that decide reliability; curve_bers: extra BERs measured for accuracy-vs-BER
     curves (no influence on selection). tolerance: accuracy an SNN may lose against the
-    quantized ANN (fraction, default 0). energy_precision: 'int' or 'fp' column of the table.
+    quantized ANN under the strict rule (fraction, default 0). energy_precision: 'int' or 'fp'
+    column of the table. val_fraction: share of the training data held out for selection.
+    rule: 'stat' (paired comparisons with confidence intervals; an SNN is dropped only when it
+    is shown worse than the ANN by more than `margin` (accuracy, fraction) or
+    `reliability_margin` (percentage points) at `confidence`) or 'strict' (the paper's rule on
+    point estimates: SNN >= ANN - tolerance, reliability SNN >= ANN).
     """
 
     dataset: str = "digits"
@@ -31,8 +39,13 @@ class SearchConfig(Spec):
     scope: str = "model"
     trials: int = 10
     bits: int = 8
-    engine: str = "fast"
+    engine: str = "auto"
     tolerance: float = 0.0
+    rule: str = "stat"
+    margin: float = 0.0
+    reliability_margin: float = 0.0
+    confidence: float = 0.95
+    val_fraction: float = 0.15
     lowest_energy_only: bool = False
     epochs: int = 15
     batch_size: int = 32
@@ -62,6 +75,14 @@ class SearchConfig(Spec):
             raise ConfigError(f"trials must be >= 1, got {self.trials}")
         if not 0.0 <= self.tolerance < 1.0:
             raise ConfigError(f"tolerance is a fraction of accuracy in [0, 1), got {self.tolerance}")
+        if self.rule not in RULES:
+            raise ConfigError(f"unknown decision rule {self.rule!r}; choose {' or '.join(RULES)}")
+        if not 0.0 <= self.margin < 1.0 or self.reliability_margin < 0:
+            raise ConfigError("margins must be >= 0 (accuracy margin a fraction below 1, "
+                              "reliability margin in percentage points)")
+        check_confidence(self.confidence)
+        check_val_fraction(self.val_fraction)
+        object.__setattr__(self, "engine", engine_name(self.engine))
         if self.energy_precision not in ("int", "fp"):
             raise ConfigError(f"energy precision must be int or fp, got {self.energy_precision!r}")
 

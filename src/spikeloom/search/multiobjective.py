@@ -1,10 +1,8 @@
 """Multi-objective search with Optuna beyond the grid: accuracy (max), reliability (max)
-and energy (min) under the constraint accuracy >= ANN accuracy - tolerance.
+and energy (min), all on the validation split, under the constraint that the SNN is not
+worse than the ANN in accuracy (the search's decision rule, as in Algorithm 1).
 
-The study lives in an Optuna storage: by default SQLite in the output folder, or any URL
-(`postgresql://...`) shared by worker processes on several machines. Trials are numbered
-by the storage, so workers never duplicate one; a killed worker's trial is failed by the
-heartbeat and retried by the next worker; finished trials are never redone.
+The study lives in an Optuna storage shared by workers (`spikeloom.search.shared_study`).
 """
 
 from __future__ import annotations
@@ -19,9 +17,11 @@ from typing import Any
 
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError
+from spikeloom.measure.splits import split_record, validation_split
+from spikeloom.search.candidates import Measurement, Measurer
 from spikeloom.search.config import SearchConfig
-from spikeloom.search.measure import Measurement, Measurer
-from spikeloom.search.staged import SearchResult, select
+from spikeloom.search.shared_study import open_storage, optimize_shared
+from spikeloom.search.staged import SearchResult, accuracy_comparison, select
 from spikeloom.spec import ModelConfig
 
 DIRECTIONS = ("maximize", "maximize", "minimize")  # accuracy, reliability_pct, energy_pj
@@ -52,32 +52,6 @@ def study_name(scfg: SearchConfig) -> str:
     return "spikeloom-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def open_storage(url: str, tries: int = 3):
-    """An Optuna RDB storage with heartbeats, or a one-line ConfigError when unreachable.
-
-    Retried briefly: workers starting together on a fresh database race to create its
-    tables, and the loser sees 'table already exists' once."""
-    import warnings  # noqa: PLC0415
-
-    import optuna  # noqa: PLC0415
-
-    for attempt in range(tries):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    url, heartbeat_interval=30, grace_period=90,
-                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
-        except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
-            if attempt + 1 < tries:
-                time.sleep(0.5 * (attempt + 1))
-                continue
-            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"cannot open study storage {url!r} ({reason}); check the URL, that "
-                              "the database server is reachable, and that its driver is installed") from None
-    raise AssertionError("unreachable")
-
-
 def sample_config(trial: Any, scfg: SearchConfig, space: SearchSpace) -> ModelConfig:
     """The SNN a trial asks for."""
     hidden = []
@@ -96,18 +70,13 @@ def sample_config(trial: Any, scfg: SearchConfig, space: SearchSpace) -> ModelCo
     )
 
 
-def _count(study: Any, states: tuple[Any, ...]) -> int:
-    return len(study.get_trials(deepcopy=False, states=states))
-
-
 def optuna_search(scfg: SearchConfig, data: Dataset, out: Path, n_trials: int,
                   storage: str | None = None, space: SearchSpace | None = None,
-                  progress: bool = False, log: Callable[[str], None] = lambda _s: None
-                  ) -> SearchResult:
+                  progress: bool = False, log: Callable[[str], None] = lambda _s: None,
+                  device: Any = None) -> SearchResult:
     """Run this worker's share of a study of `n_trials` complete trials; return the whole
     study's result (all workers' trials), stages assigned as in the staged search."""
     import optuna  # noqa: PLC0415
-    from optuna.trial import TrialState  # noqa: PLC0415
 
     if n_trials < 1:
         raise ConfigError(f"--n-trials must be >= 1, got {n_trials}")
@@ -116,39 +85,28 @@ def optuna_search(scfg: SearchConfig, data: Dataset, out: Path, n_trials: int,
     space = space or SearchSpace.around(scfg)
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     rdb = open_storage(url)
-    measurer = Measurer(scfg, data, out, progress, log)
+    selection = validation_split(data, scfg.val_fraction, scfg.seed)
+    measurer = Measurer(scfg, selection, out, progress, log, device)
     ann = measurer.measure("ann", ModelConfig(arch="ann", topology=scfg.topology), campaign=True)
-    floor = ann.accuracy - scfg.tolerance
     sampler = optuna.samplers.TPESampler(
         seed=scfg.seed, multivariate=True, n_startup_trials=max(2, min(10, n_trials // 3)),
         constraints_func=lambda t: (t.user_attrs.get("constraint", 1.0),))
     study = optuna.create_study(study_name=study_name(scfg), storage=rdb, directions=list(DIRECTIONS),
                                 sampler=sampler, load_if_exists=True)
-    busy = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
 
     def objective(trial: Any) -> tuple[float, float, float]:
-        # Trial numbers come from the storage; a trial beyond the budget (a race between
-        # workers) is pruned at once and never measured.
-        earlier = [t for t in study.get_trials(deepcopy=False, states=busy) if t.number < trial.number]
-        if len(earlier) >= n_trials:
-            trial.set_user_attr("surplus", True)
-            raise optuna.TrialPruned()
         cfg = sample_config(trial, scfg, space)
         name = f"trial-{trial.number}"
         m = measurer.measure(name, cfg, campaign=False)
-        if m.accuracy >= floor:  # cheap checks first: no campaign for an inaccurate config
+        accuracy = accuracy_comparison(scfg, ann, m)
+        if accuracy.passes:  # cheap checks first: no campaign for an inaccurate config
             m = measurer.with_campaign(m)
-        trial.set_user_attr("constraint", floor - m.accuracy)
+        # feasible (<= 0) exactly when the comparison does not show the SNN worse
+        trial.set_user_attr("constraint", -(accuracy.ci[1] + accuracy.margin))
         trial.set_user_attr("measurement", m.to_dict())
         log(f"{name}: {cfg.name}, accuracy {m.accuracy:.4f}, energy {m.energy_pj:.1f} pJ")
         return m.accuracy, m.reliability_pct if m.reliability_pct is not None else 0.0, m.energy_pj
 
-    def stop_when_full(study: Any, _trial: Any) -> None:
-        if _count(study, busy) >= n_trials:
-            study.stop()
-
-    if _count(study, busy) < n_trials:
-        study.optimize(objective, callbacks=[stop_when_full], gc_after_trial=False)
-    done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+    done = optimize_shared(study, n_trials, objective)
     measured = [Measurement.from_dict(t.user_attrs["measurement"]) for t in done]
-    return select(scfg, ann, measured, start)
+    return select(scfg, ann, measured, start, protocol=split_record(selection, scfg.val_fraction, scfg.seed))

@@ -1,12 +1,22 @@
 """Algorithm 1: reliability-aware staged search of SNN configurations against an ANN.
 
+Every figure STEPS 0-2 read comes from the validation split carved from the training data
+(`spikeloom.measure.validation_split`); the test split is read only in STEP 3, to report.
+
 STEP 0  train + quantize the ANN; measure accuracy, energy and reliability.
 STEP 1  for each (timesteps, threshold): train + quantize the SNN, measure accuracy and
-        energy; only when accuracy >= ANN accuracy - tolerance run the fault campaign;
-        keep it in candidate_list1 when its reliability >= the ANN's.
+        energy; only when the SNN is not worse than the ANN in accuracy run the fault
+        campaign; keep it in candidate_list1 when it is not worse in reliability.
+        'Not worse' is the decision rule's (`measure.compare`): 'stat' (default) drops an SNN
+        only when a paired comparison shows it worse at the chosen confidence (McNemar on
+        per-sample correctness; paired per-trial reliability on the same fault masks);
+        'strict' is the paper's rule on point estimates (SNN >= ANN - tolerance).
 STEP 2  keep in candidate_list2 the candidates whose energy is below the ANN's; the
         lowest-energy one is `best`. An empty candidate_list2 is a FAIL, with a widened
         grid proposed (and, with expand, run).
+STEP 3  (`report_test`) measure the ANN and every SNN on the test split, the fault campaign
+        for the ANN and the chosen SNN: reported next to the validation figures, never used
+        to choose.
 
 Stages a config can stop at: 'accuracy', 'reliability', 'energy'; the ones that pass all
 three are 'candidate', and the chosen one 'selected'.
@@ -14,6 +24,7 @@ three are 'candidate', and the chosen one 'selected'.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from spikeloom.data.registry import Dataset
+from spikeloom.measure.compare import Comparison, compare_accuracy, compare_paired, compare_strict
+from spikeloom.measure.reliability import trial_reliabilities
+from spikeloom.measure.splits import split_record, validation_split
+from spikeloom.search.candidates import Measurement, Measurer
 from spikeloom.search.config import SearchConfig, config_name
-from spikeloom.search.measure import Measurement, Measurer
 from spikeloom.search.pareto import pareto_front
 from spikeloom.spec import ModelConfig
 
@@ -41,6 +55,7 @@ class SearchResult:
     seconds: float
     expanded: bool = False
     pareto: tuple[str, ...] = field(default_factory=tuple)
+    protocol: dict[str, Any] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -50,8 +65,7 @@ class SearchResult:
         ann = self.ann
         return {
             "verdict": self.verdict,
-            "ann": {**ann.row(), "energy_pj": ann.energy_pj, "campaign": ann.campaign,
-                    "energy": ann.energy},
+            "ann": {**ann.row(), "campaign": ann.campaign, "energy": ann.energy},
             "configs": [m.row() for m in self.configs],
             "candidate_list1": [m.row() for m in self.candidate_list1],
             "candidate_list2": [m.row() for m in self.candidate_list2],
@@ -63,6 +77,10 @@ class SearchResult:
             "energy": {m.name: m.energy for m in (ann, *self.configs)},
             "search_config": self.config.to_dict(),
             "search_seconds": self.seconds,
+            "protocol": self.protocol,
+            "decision": {"rule": self.config.rule, "confidence": self.config.confidence,
+                         "margin": self.config.margin, "reliability_margin": self.config.reliability_margin,
+                         "tolerance": self.config.tolerance},
         }
 
 
@@ -81,14 +99,16 @@ def snn_config(scfg: SearchConfig, timesteps: int, threshold: float) -> ModelCon
 
 
 def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = False,
-                  progress: bool = False, log: Callable[[str], None] = lambda _s: None
-                  ) -> SearchResult:
-    """Run Algorithm 1 on `data`, keeping models and results under `out` (resumable)."""
+                  progress: bool = False, log: Callable[[str], None] = lambda _s: None,
+                  device: Any = None) -> SearchResult:
+    """Run Algorithm 1 (STEPS 0-2) on the validation split of `data`, keeping models and
+    results under `out` (resumable). Does not read the test split: see `report_test`."""
     start = time.perf_counter()
-    measurer = Measurer(scfg, data, out, progress, log)
+    selection = validation_split(data, scfg.val_fraction, scfg.seed)
+    measurer = Measurer(scfg, selection, out, progress, log, device)
     # STEP 0: the reference ANN, always with its fault campaign.
     ann = measurer.measure("ann", ModelConfig(arch="ann", topology=scfg.topology), campaign=True)
-    log(f"ANN: accuracy {ann.accuracy:.4f}, reliability {ann.reliability_pct:.2f} %, "
+    log(f"ANN: validation accuracy {ann.accuracy:.4f}, reliability {ann.reliability_pct:.2f} %, "
         f"energy {ann.energy_pj:.1f} pJ")
 
     def run_grid(grid: list[tuple[int, float]]) -> list[Measurement]:
@@ -97,39 +117,87 @@ def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = F
             name = config_name(timesteps, threshold)
             # STEP 1, cheap checks first: accuracy (and energy, measured with it).
             m = measurer.measure(name, snn_config(scfg, timesteps, threshold), campaign=False)
-            if m.accuracy >= ann.accuracy - scfg.tolerance:
+            if accuracy_comparison(scfg, ann, m).passes:
                 m = measurer.with_campaign(m)
             done.append(m)
             rel = "not measured" if m.reliability_pct is None else f"{m.reliability_pct:.2f} %"
-            log(f"{name}: accuracy {m.accuracy:.4f}, reliability {rel}, energy {m.energy_pj:.1f} pJ")
+            log(f"{name}: validation accuracy {m.accuracy:.4f}, reliability {rel}, energy {m.energy_pj:.1f} pJ")
         return done
 
+    protocol = split_record(selection, scfg.val_fraction, scfg.seed)
     measured = run_grid(scfg.grid)
-    result = select(scfg, ann, measured, start)
+    result = select(scfg, ann, measured, start, protocol=protocol)
     if result.best is None and expand:
         proposal = result.proposal or widened_grid(scfg)
         wide = scfg.replace(timesteps=tuple(int(t) for t in proposal["timesteps"]),
                             thresholds=tuple(proposal["thresholds"]))
         log(f"FAIL: expanding the grid to T {wide.timesteps} x theta {wide.thresholds}")
         measured = run_grid(wide.grid)
-        result = select(wide, ann, measured, start, expanded=True)
+        result = select(wide, ann, measured, start, expanded=True, protocol=protocol)
     return result
 
 
-def _stage(scfg: SearchConfig, ann: Measurement, m: Measurement) -> str:
-    if m.accuracy < ann.accuracy - scfg.tolerance:
-        return "accuracy"
-    if m.reliability_pct is None or ann.reliability_pct is None or m.reliability_pct < ann.reliability_pct:
-        return "reliability"
+def report_test(result: SearchResult, data: Dataset, out: Path, progress: bool = False,
+                log: Callable[[str], None] = lambda _s: None, device: Any = None) -> SearchResult:
+    """STEP 3: the test figures of every measured model (campaigns for the ANN and the chosen
+    SNN), after selection; the choice does not change."""
+    measurer = Measurer(result.config, validation_split(data, result.config.val_fraction, result.config.seed),
+                        out, progress, log, device)
+    chosen = {result.ann.name, result.best.name if result.best else None}
+
+    def tested(m: Measurement) -> Measurement:
+        return measurer.report_test(m, data, campaign=m.name in chosen)
+
+    ann = tested(result.ann)
+    configs = tuple(tested(m) for m in result.configs)
+    by_name = {m.name: m for m in configs}
+    best = by_name[result.best.name] if result.best else None
+    if ann.test and best is not None and best.test:
+        log(f"test split: ANN accuracy {ann.test['accuracy']:.4f}, chosen {best.name} {best.test['accuracy']:.4f}")
+    return dataclasses.replace(
+        result, ann=ann, configs=configs,
+        candidate_list1=tuple(by_name[m.name] for m in result.candidate_list1),
+        candidate_list2=tuple(by_name[m.name] for m in result.candidate_list2), best=best)
+
+
+def accuracy_comparison(scfg: SearchConfig, ann: Measurement, m: Measurement) -> Comparison:
+    if scfg.rule == "strict":
+        return compare_strict("accuracy", m.accuracy, ann.accuracy, scfg.tolerance)
+    return compare_accuracy(m.correct_flags, ann.correct_flags, scfg.margin, scfg.confidence)
+
+
+def reliability_comparison(scfg: SearchConfig, ann: Measurement, m: Measurement) -> Comparison | None:
+    if m.reliability_pct is None or ann.reliability_pct is None:
+        return None
+    if scfg.rule == "strict":
+        return compare_strict("reliability", m.reliability_pct, ann.reliability_pct)
+    if m.campaign is None or ann.campaign is None:
+        return None
+    return compare_paired("reliability", trial_reliabilities(m.campaign, scfg.ber),
+                          trial_reliabilities(ann.campaign, scfg.ber), scfg.reliability_margin,
+                          scfg.confidence)
+
+
+def _stage(scfg: SearchConfig, ann: Measurement, m: Measurement) -> tuple[str, dict[str, Any]]:
+    acc = accuracy_comparison(scfg, ann, m)
+    rel = reliability_comparison(scfg, ann, m)
+    comparisons = {"accuracy": acc.to_dict(), "reliability": rel.to_dict() if rel else None}
+    if not acc.passes:
+        return "accuracy", comparisons
+    if rel is None or not rel.passes:
+        return "reliability", comparisons
     if not m.energy_pj < ann.energy_pj:
-        return "energy"
-    return "candidate"
+        return "energy", comparisons
+    return "candidate", comparisons
 
 
 def select(scfg: SearchConfig, ann: Measurement, measured: list[Measurement], start: float,
-            expanded: bool = False) -> SearchResult:
+           expanded: bool = False, protocol: dict[str, Any] | None = None) -> SearchResult:
     """STEPS 1-2 bookkeeping: assign stages, build the candidate lists, pick the best."""
-    staged = [m.replace(stage=_stage(scfg, ann, m)) for m in measured]
+    staged = []
+    for m in measured:
+        stage, comparisons = _stage(scfg, ann, m)
+        staged.append(m.replace(stage=stage, comparisons=comparisons))
     candidates = sorted((m for m in staged if m.stage == "candidate"), key=lambda m: m.energy_pj)
     best_name = candidates[0].name if candidates else None
     staged = [m.replace(stage="selected") if m.name == best_name else m for m in staged]
@@ -141,4 +209,4 @@ def select(scfg: SearchConfig, ann: Measurement, measured: list[Measurement], st
     front = pareto_front([(m.name, m.accuracy, m.reliability_pct, m.energy_pj) for m in (ann, *staged)])
     return SearchResult(scfg, ann, tuple(staged), tuple(list1), tuple(list2), best,
                         None if best is not None else widened_grid(scfg),
-                        time.perf_counter() - start, expanded, tuple(front))
+                        time.perf_counter() - start, expanded, tuple(front), protocol or {})

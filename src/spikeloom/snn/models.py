@@ -60,6 +60,12 @@ def _linears(cfg: ModelConfig) -> nn.ModuleList:
     return nn.ModuleList(nn.Linear(a, b, bias=cfg.bias) for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+def readout(cfg: ModelConfig, h: torch.Tensor) -> torch.Tensor:
+    """Logits [B, C] from the output layer's trace h [T, B, C]: the mean membrane potential
+    (readout 'membrane') or the spike count (readout 'count')."""
+    return h.mean(0) if cfg.readout == "membrane" else h.sum(0)
+
+
 class SpikingMLP(nn.Module):
     """SNN. forward: input train [T, B, D] -> logits [B, C].
 
@@ -80,7 +86,7 @@ class SpikingMLP(nn.Module):
         h = x
         for fc, neuron in zip(self.fcs, self.lifs):
             h = neuron(fc(h))
-        return h.mean(0) if self.config.readout == "membrane" else h.sum(0)
+        return readout(self.config, h)
 
 
 class MLP(nn.Module):

@@ -12,13 +12,15 @@ import torch
 from torch import nn
 
 from spikeloom.data.encoders import make_generator
+from spikeloom.data.protocol import model_inputs
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import CheckpointError, DataError
 from spikeloom.io import prepare_out_dir
+from spikeloom.measure.accuracy import evaluate
 from spikeloom.snn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from spikeloom.snn.inference import resolve_device, spike_counts
 from spikeloom.snn.models import build_model
 from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train.evaluate import default_device, evaluate, model_inputs, spike_counts
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
     A checkpoint already there with the same configs is resumed (or reused when complete).
     """
     check_fits(cfg, data)
-    device = device or default_device()
+    device = device or resolve_device("auto")
     path = Path(checkpoint_path) if checkpoint_path else None
     if path is not None:
         prepare_out_dir(path.parent)

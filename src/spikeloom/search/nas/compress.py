@@ -18,9 +18,9 @@ import torch
 from torch import nn
 
 from spikeloom.data.encoders import make_generator
+from spikeloom.data.protocol import model_inputs
 from spikeloom.quant import QuantizedLinear, quantize_tensor
 from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train import model_inputs
 
 
 def kept_columns(w: torch.Tensor, alive_in: torch.Tensor, sparsity: float, max_inputs: int | None) -> torch.Tensor:
@@ -111,23 +111,6 @@ def quantize_mixed(model: nn.Module, bits: Sequence[int]) -> tuple[nn.Module, li
         qs.append(q)
         out.fcs[i] = QuantizedLinear(q, s, int(bits[i]), False, fc.bias).to(fc.weight.device)
     return out.eval(), qs
-
-
-def alive_weights(qs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Integer weights sliced to the neurons that still matter: inputs with a non-zero weight
-    and hidden neurons with both a non-zero input and a non-zero output. [out_alive, in_alive]."""
-    nz = [q != 0 for q in qs]
-    alive_in = nz[0].any(0)
-    mats = []
-    for layer, m in enumerate(nz):
-        rows = m.any(1)
-        if layer + 1 < len(nz):
-            rows = rows & nz[layer + 1].any(0)
-        else:
-            rows = torch.ones_like(rows)
-        mats.append(qs[layer][rows][:, alive_in])
-        alive_in = rows
-    return mats
 
 
 def memory_bits(masks: Sequence[torch.Tensor], bits: Sequence[int]) -> int:

@@ -1,14 +1,11 @@
 """Hardware figures of a compressed network: crossbar area and global routes of its mapping
 (the `spikeloom.hw` mapper: constructive heuristic + LNS, CP-SAT only when asked), weight
-memory, and the latency proxy. Torch-free: weights arrive as numpy-compatible arrays."""
+memory, and the latency proxy. Torch-free: the graph arrives from `spikeloom.measure.graph`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from spikeloom.spec import Spec
 
@@ -34,14 +31,13 @@ def max_inputs(library: str) -> int:
     return parse_library(library).max_inputs
 
 
-def map_weights(weights: Sequence[Any], library: str, time_limit: float = 1.0, seed: int = 0,
-                exact: bool = False, keep_mapping: bool = False) -> HardwareCost:
-    """Map the network of `weights` (per layer [out, in]; zeros are absent synapses) onto
-    `library`, minimising area then global routes. Input pixels arrive from outside
-    (external inputs). `exact` lets CP-SAT run when the model is small enough."""
-    from spikeloom.hw import graph_from_weights, map_network, parse_library  # noqa: PLC0415
+def map_graph(graph: Any, library: str, time_limit: float = 1.0, seed: int = 0,
+              exact: bool = False, keep_mapping: bool = False) -> HardwareCost:
+    """Map `graph` (from `spikeloom.measure.graph`) onto `library`, minimising area then global
+    routes. Input pixels arrive from outside (external inputs). `exact` lets CP-SAT run when
+    the model is small enough."""
+    from spikeloom.hw import map_network, parse_library  # noqa: PLC0415
 
-    graph = graph_from_weights([np.asarray(w) for w in weights])
     result = map_network(graph, parse_library(library), objective="area-then-global-routes",
                          time_limit=time_limit, workers=1, seed=seed, external_inputs=True,
                          full_model=None if exact else False)

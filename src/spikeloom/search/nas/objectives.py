@@ -9,8 +9,9 @@ Objective names and directions (`OBJECTIVES`):
   area         memristor cells of the crossbars the mapped network uses                 min
   routes       global routes (axons from another crossbar) of that mapping              min
 
-Model selection uses a validation split carved from the training data (never the test set);
-the test accuracy of the chosen architectures is reported next to it.
+Every objective is measured through `spikeloom.measure` on the validation split carved from
+the training data (never the test set); `report_test` adds the test accuracy of the chosen
+architectures after the search.
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ import torch
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError
 from spikeloom.io import atomic_write_json
+from spikeloom.measure import evaluate, measure_energy, validation_split
+from spikeloom.measure.graph import graph_from_layers
 from spikeloom.search.nas.compress import (
-    alive_weights,
     finetune_masked,
     memory_bits,
     prune_masks,
     prunes_anything,
     quantize_mixed,
 )
-from spikeloom.search.nas.hardware import latency_proxy, map_weights, max_inputs
+from spikeloom.search.nas.hardware import latency_proxy, map_graph, max_inputs
 from spikeloom.search.nas.space import Architecture
 from spikeloom.spec import LR_SCHEDULES, ModelConfig, Spec, TrainConfig
 
@@ -109,7 +111,6 @@ class Evaluation(Spec):
     objectives: dict[str, float]
     seconds: float
     score: float | None = None
-    test_accuracy: float | None = None
     hardware: dict[str, Any] = field(default_factory=dict)
     checkpoint: str = ""
 
@@ -118,69 +119,44 @@ class Evaluation(Spec):
         return Architecture.from_dict(self.architecture)
 
 
-def search_split(data: Dataset, val_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """(train part, validation part) of the training split: a seeded permutation, the last
-    `val_fraction` held out. Both are `Dataset`s whose x_test/y_test is the validation part."""
-    n = len(data.x_train)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 4242))
-    n_val = max(1, int(round(val_fraction * n)))
-    tr, va = perm[:-n_val], perm[-n_val:]
-    split = Dataset(data.name, data.x_train[tr], data.y_train[tr], data.x_train[va], data.y_train[va],
-                    data.num_classes, data.source + " (search split)")
-    return split, data
-
-
-def synaptic_ops(model: torch.nn.Module, cfg: ModelConfig, x: torch.Tensor, qs: list[torch.Tensor],
-                 seed: int = 0) -> float:
-    """Accumulates per sample: each spike of neuron j in layer l costs one per non-zero weight
-    in column j of layer l+1 (pruned synapses cost nothing). x [N, D]."""
-    from spikeloom.train import spike_counts  # noqa: PLC0415
-
-    counts = spike_counts(model, cfg, x, seed)
-    ops = 0.0
-    for layer, q in enumerate(qs):
-        fan_out = (q != 0).sum(0).double()  # [in]
-        ops += float((counts[layer] * fan_out).sum()) / len(x)
-    return ops
-
-
-def fault_reliability(model: torch.nn.Module, cfg: ModelConfig, qs: list[torch.Tensor],
-                      bits: tuple[int, ...], x: torch.Tensor, y: torch.Tensor, ber: float,
-                      trials: int, seed: int, clean: float) -> float:
-    """Mean faulty accuracy / clean accuracy x 100 under independent bit flips (rate `ber`)
-    of every stored weight bit (per-layer bit widths; pruned weights are not stored)."""
-    from spikeloom.faults.injection import sample_layer_faults  # noqa: PLC0415
-    from spikeloom.train import evaluate  # noqa: PLC0415
-
-    if clean <= 0:
-        return 0.0
-    accs = []
-    for trial in range(trials):
-        with torch.no_grad():
-            saved = [fc.q.clone() for fc in model.fcs]
-            for i, fc in enumerate(model.fcs):
-                f = sample_layer_faults(qs[i], bits[i], "bitflip", ber, seed * 1000 + trial, i + 1)
-                if f.q is not None:
-                    fc.q.copy_((f.q * (qs[i] != 0)).float())  # absent synapses stay absent
-            accs.append(evaluate(model, cfg, x, y, seed=seed))
-            for fc, q in zip(model.fcs, saved):
-                fc.q.copy_(q)
-    return 100.0 * (sum(accs) / len(accs)) / clean
-
-
-def export_compressed(path: Path, model: torch.nn.Module, qmodel: torch.nn.Module, cfg: ModelConfig,
+def export_compressed(path: Path, qmodel: torch.nn.Module, masks: list[torch.Tensor], cfg: ModelConfig,
                       tcfg: TrainConfig, arch: Architecture, metrics: dict[str, Any]) -> Path:
-    """Save the pruned, quantized network as a spikeloom checkpoint: `fcs.i.weight` holds the
-    dequantized integers (what the quantized layers compute with); `extra["nas"]` records
-    the architecture and per-layer bit widths."""
+    """Save the pruned, quantized network as a spikeloom checkpoint that every command
+    measures exactly as the search did: the integer weights as its quantization record
+    (per-layer bit widths), the stored-synapse masks as `extra['pruning']` (faults never hit
+    pruned synapses), and the architecture as `extra['nas']`."""
+    from spikeloom.quant import quantization_of, quantized_checkpoint  # noqa: PLC0415
     from spikeloom.snn.checkpoint import Checkpoint, save_checkpoint  # noqa: PLC0415
 
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    for i, fc in enumerate(qmodel.fcs):
-        state[f"fcs.{i}.weight"] = fc.weight.detach().cpu().clone()
+    state = {k: v.detach().cpu().clone() for k, v in qmodel.state_dict().items()
+             if not k.endswith((".q", ".scale"))}
     ckpt = Checkpoint(cfg, tcfg, state, epoch=tcfg.epochs, metrics=dict(metrics),
-                      extra={"nas": {"architecture": arch.to_dict(), "bits": list(arch.bits)}})
-    return save_checkpoint(path, ckpt)
+                      extra={"nas": {"architecture": arch.to_dict(), "bits": list(arch.bits)},
+                             "pruning": {"masks": [m.bool().cpu() for m in masks]}})
+    return save_checkpoint(path, quantized_checkpoint(ckpt, quantization_of(qmodel)))
+
+
+def nas_reliability(qmodel: torch.nn.Module, cfg: ModelConfig, x: torch.Tensor, y: torch.Tensor,
+                    masks: list[torch.Tensor], arch: Architecture, settings: EvalSettings) -> float:
+    """Reliability (%) at `settings.ber`: the campaign runner every command uses (model-wise
+    bit flips of the stored synapses, paired masks from `settings.seed`)."""
+    from spikeloom.faults import CampaignConfig  # noqa: PLC0415
+    from spikeloom.measure import measure_reliability, reliability_at  # noqa: PLC0415
+
+    cc = CampaignConfig(bers=(settings.ber,), trials=settings.fault_trials, scope="model",
+                        bits=max(arch.bits), seed=settings.seed)
+    result = measure_reliability(qmodel, cfg, x, y, cc, eval_seed=settings.seed, masks=masks)
+    return reliability_at(result.to_dict(), settings.ber)
+
+
+def report_test(ev: Evaluation, data: Dataset) -> float:
+    """Test accuracy of a full-fidelity evaluation's compressed network (after the search)."""
+    from spikeloom.quant import build_checkpoint_model  # noqa: PLC0415
+    from spikeloom.snn.checkpoint import load_checkpoint  # noqa: PLC0415
+
+    ckpt = load_checkpoint(Path(ev.checkpoint).with_name("compressed.pt"))
+    return evaluate(build_checkpoint_model(ckpt), ckpt.model_config, data.x_test, data.y_test,
+                    seed=ckpt.train_config.seed)
 
 
 def _cache_path(out: Path, arch: Architecture, fidelity: str) -> Path:
@@ -198,13 +174,14 @@ def cached(out: Path, arch: Architecture, fidelity: str, fingerprint: dict[str, 
 
 def hardware_objectives(arch: Architecture, masks: list[torch.Tensor], qs: list[torch.Tensor],
                         objectives: tuple[str, ...], settings: EvalSettings) -> tuple[dict[str, float], dict[str, Any]]:
-    """latency, memory, and (when asked) area and routes of the mapped network."""
+    """latency, memory, and (when asked) area and routes of the mapped network (the graph of
+    `spikeloom.measure.graph` with the default pruning policy, as `map --model` builds it)."""
     out = {"latency": float(latency_proxy(arch.timesteps, arch.depth + 1)),
            "memory": float(memory_bits(masks, arch.bits))}
     hw: dict[str, Any] = {}
     if "area" in objectives or "routes" in objectives:
-        cost = map_weights([q.numpy() for q in alive_weights(qs)], arch.library, settings.map_time_limit,
-                           settings.seed, settings.map_exact)
+        cost = map_graph(graph_from_layers([q.float() for q in qs]), arch.library, settings.map_time_limit,
+                         settings.seed, settings.map_exact)
         out.update(area=cost.area, routes=cost.global_routes)
         hw = cost.to_dict()
     return out, hw
@@ -219,7 +196,7 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
     timesteps_factor; 'proxy': no training, accuracy is replaced by the SAHD score at
     initialisation and energy by the accumulates of the untrained network."""
     from spikeloom.search.nas.proxy import sahd_score  # noqa: PLC0415
-    from spikeloom.train import evaluate, fit  # noqa: PLC0415
+    from spikeloom.train import fit  # noqa: PLC0415
 
     low = low or {}
     fingerprint = {"arch": arch.to_dict(), "settings": settings.to_dict(), "objectives": list(objectives),
@@ -228,7 +205,7 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
     if hit is not None:
         return hit
     t0 = time.perf_counter()
-    split, _ = search_split(data, settings.val_fraction, settings.seed)
+    split = validation_split(data, settings.val_fraction, settings.seed)
     timesteps = arch.timesteps
     tcfg = TrainConfig(dataset=data.name, epochs=settings.epochs, batch_size=settings.batch_size,
                        lr=settings.lr, seed=settings.seed, train_subset=settings.train_subset,
@@ -269,23 +246,17 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
         values["accuracy"] = evaluate(qmodel, cfg, x_val, y_val, seed=settings.seed)
         if fidelity == "low":
             score = values["accuracy"]
-    if "energy" in objectives:
-        from spikeloom.energy import default_table  # noqa: PLC0415
-
-        ops = synaptic_ops(qmodel, cfg, x_val, qs, settings.seed) * arch.timesteps / timesteps
-        values["energy"] = ops * default_table(settings.precision)["ACC"]
+    if "energy" in objectives:  # low fidelity runs fewer steps: scaled to the architecture's T
+        energy = measure_energy(qmodel, cfg, x_val, settings.seed, settings.precision, synapses="nonzero")
+        values["energy"] = energy.energy_pj_per_sample * arch.timesteps / timesteps
     if "reliability" in objectives and fidelity != "proxy":
-        values["reliability"] = fault_reliability(qmodel, cfg, qs, arch.bits, x_val, y_val, settings.ber,
-                                                  settings.fault_trials, settings.seed, values["accuracy"])
+        values["reliability"] = nas_reliability(qmodel, cfg, x_val, y_val, masks, arch, settings)
     hw_values, hw = hardware_objectives(arch, masks, qs, objectives, settings)
     values.update(hw_values)
-    test_acc = None
     if fidelity == "full":
-        test_acc = evaluate(qmodel, cfg, data.x_test, data.y_test, seed=settings.seed)
-        export_compressed(ckpt_path.with_name("compressed.pt"), model, qmodel, cfg, tcfg, arch,
-                          {**values, "test_accuracy": test_acc})
+        export_compressed(ckpt_path.with_name("compressed.pt"), qmodel, masks, cfg, tcfg, arch, values)
     result = Evaluation(key=arch.key, fidelity=fidelity, architecture=arch.to_dict(), objectives=values,
-                        seconds=time.perf_counter() - t0, score=score, test_accuracy=test_acc,
+                        seconds=time.perf_counter() - t0, score=score,
                         hardware=hw, checkpoint=str(ckpt_path) if fidelity != "proxy" else "")
     path = _cache_path(out, arch, fidelity)
     path.parent.mkdir(parents=True, exist_ok=True)

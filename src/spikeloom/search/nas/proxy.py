@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from spikeloom.data.encoders import make_generator
+from spikeloom.data.protocol import model_inputs
 from spikeloom.snn.activity import record_spikes
 from spikeloom.snn.models import build_model
 from spikeloom.spec import ModelConfig
-from spikeloom.train import model_inputs
 
 
 def sahd_kernel(layers: Sequence[torch.Tensor]) -> np.ndarray:

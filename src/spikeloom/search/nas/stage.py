@@ -55,6 +55,7 @@ def nas_config(scfg: SearchConfig, stage: NasStage) -> NasConfig:
     everything (ConfigError), so the CLI can call it before writing anything."""
     settings = EvalSettings(epochs=scfg.epochs, batch_size=scfg.batch_size, lr=scfg.lr,
                             lr_schedule=scfg.lr_schedule, train_subset=scfg.train_subset, ber=scfg.ber,
+                            val_fraction=scfg.val_fraction,
                             map_time_limit=stage.map_time_limit, precision=scfg.energy_precision,
                             seed=scfg.seed)
     return NasConfig(dataset=scfg.dataset, strategy=stage.strategy, objectives=parse_objectives(stage.objectives),

@@ -1,8 +1,7 @@
 """Run an architecture search: an Optuna study in an RDB storage (SQLite in the output
-folder by default, or a shared URL), resumable and shareable by worker processes exactly
-like the multi-objective search (`spikeloom.search.multiobjective`): trial numbers come
-from the storage, a trial beyond the budget is pruned unmeasured, a killed worker's trial
-is failed by the heartbeat and retried, finished evaluations are cached on disk.
+folder by default, or a shared URL), resumable and shareable by worker processes
+(`spikeloom.search.shared_study`, as the multi-objective search); finished evaluations are
+cached on disk.
 
 Cheap fidelities (low, proxy) run inside the study; their best candidates (plus a random
 validation sample) are then promoted to full fidelity, the Pareto front is taken over the
@@ -23,7 +22,6 @@ from typing import Any
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError, InfeasibleError
 from spikeloom.io import atomic_write_json, prepare_out_dir
-from spikeloom.search.multiobjective import open_storage
 from spikeloom.search.nas.fidelity import FidelityConfig, pareto_ranks, promotion, rank_correlation
 from spikeloom.search.nas.hypervolume import (
     as_minimization,
@@ -38,9 +36,11 @@ from spikeloom.search.nas.objectives import (
     EvalSettings,
     Evaluation,
     evaluate_architecture,
+    report_test,
 )
 from spikeloom.search.nas.space import NasSpace
 from spikeloom.search.nas.strategies import STRATEGIES, make_sampler, suggest
+from spikeloom.search.shared_study import open_storage, optimize_shared
 from spikeloom.spec import Spec
 
 BUDGETS = ("area", "memory", "energy")
@@ -108,16 +108,11 @@ def violations(ev: Evaluation, budgets: tuple[tuple[str, float], ...]) -> tuple[
     return tuple(float(ev.objectives[k]) - float(v) if k in ev.objectives else 0.0 for k, v in budgets) or (0.0,)
 
 
-def _count(study: Any, states: tuple[Any, ...]) -> int:
-    return len(study.get_trials(deepcopy=False, states=states))
-
-
 def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = None, progress: bool = False,
               log: Callable[[str], None] = lambda _s: None) -> list[Evaluation]:
     """This worker's share of the study (`n_trials` complete trials in all); returns every
     worker's completed evaluations in trial order."""
     import optuna  # noqa: PLC0415
-    from optuna.trial import TrialState  # noqa: PLC0415
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = prepare_out_dir(out)
@@ -127,15 +122,10 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
     sampler = make_sampler(ncfg.strategy, ncfg.space, ncfg.seed, ncfg.n_trials)
     study = optuna.create_study(study_name=study_name(ncfg), storage=rdb, sampler=sampler,
                                 directions=[OBJECTIVES[n] for n in names], load_if_exists=True)
-    busy = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
     kind = ncfg.fidelity.kind
     low = ncfg.fidelity.low_overrides(ncfg.settings.epochs, ncfg.settings.train_subset) if kind == "low" else None
 
     def objective(trial: Any) -> tuple[float, ...]:
-        earlier = [t for t in study.get_trials(deepcopy=False, states=busy) if t.number < trial.number]
-        if len(earlier) >= ncfg.n_trials:  # a race between workers: never measured
-            trial.set_user_attr("surplus", True)
-            raise optuna.TrialPruned()
         arch = suggest(trial, ncfg.strategy, ncfg.space)
         try:
             ev = evaluate_architecture(arch, data, ncfg.settings, out, names, kind, low, progress)
@@ -150,13 +140,7 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
         log(f"trial {trial.number}: {arch.label}: " + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, values)))
         return values
 
-    def stop_when_full(study: Any, _trial: Any) -> None:
-        if _count(study, busy) >= ncfg.n_trials:
-            study.stop()
-
-    if _count(study, busy) < ncfg.n_trials:
-        study.optimize(objective, callbacks=[stop_when_full], gc_after_trial=False)
-    done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+    done = optimize_shared(study, ncfg.n_trials, objective)
     return [Evaluation.from_dict(t.user_attrs["evaluation"]) for t in done]
 
 
@@ -214,8 +198,11 @@ def front_of(ncfg: NasConfig, evals: list[Evaluation] | tuple[Evaluation, ...]) 
     return [idx[k] for k in non_dominated(pts)]
 
 
-def summarize(result: NasResult, out: Path, export: bool = True) -> dict[str, Any]:
-    """The summary.json content (see docs/nas.md). Exports the front's mappings when asked."""
+def summarize(result: NasResult, out: Path, export: bool = True, data: Dataset | None = None) -> dict[str, Any]:
+    """The summary.json content (see docs/nas.md). Exports the front's mappings when asked;
+    with `data`, reports the test accuracy of every full-fidelity evaluation (after the
+    search, which read only the validation split)."""
+    test = {e.key: report_test(e, data) for e in result.final} if data is not None else {}
     ncfg = result.config
     names, dirs = ncfg.objectives, [OBJECTIVES[n] for n in ncfg.objectives]
     final = list(result.final)
@@ -239,7 +226,7 @@ def summarize(result: NasResult, out: Path, export: bool = True) -> dict[str, An
     for i in result.front:
         e = final[i]
         entry = {"architecture": e.architecture, "label": e.arch.label, "objectives": e.objectives,
-                 "test_accuracy": e.test_accuracy, "checkpoint": str(Path(e.checkpoint).with_name("compressed.pt"))}
+                 "test_accuracy": test.get(e.key), "checkpoint": str(Path(e.checkpoint).with_name("compressed.pt"))}
         if export and ("area" in names or "routes" in names):
             entry["mapping"] = export_mapping(e, ncfg.settings, out)
         pareto.append(entry)
@@ -258,7 +245,7 @@ def summarize(result: NasResult, out: Path, export: bool = True) -> dict[str, An
                     "objectives": e.objectives, "score": e.score, "seconds": e.seconds,
                     "feasible": max(violations(e, ncfg.budgets)) <= 0} for e in result.trials],
         "promoted": [{"key": e.key, "label": e.arch.label, "objectives": e.objectives,
-                      "test_accuracy": e.test_accuracy, "seconds": e.seconds} for e in final]
+                      "test_accuracy": test.get(e.key), "seconds": e.seconds} for e in final]
         if ncfg.fidelity.kind != "full" else [],
         "pareto": pareto,
         "hypervolume": hv,
@@ -270,20 +257,14 @@ def summarize(result: NasResult, out: Path, export: bool = True) -> dict[str, An
 def export_mapping(ev: Evaluation, settings: EvalSettings, out: Path) -> str:
     """Re-map a front member's compressed network and save the crossbar mapping as JSON
     next to its checkpoint; returns the path."""
-    from spikeloom.quant import quantize_tensor  # noqa: PLC0415
-    from spikeloom.search.nas.compress import alive_weights  # noqa: PLC0415
-    from spikeloom.search.nas.hardware import map_weights  # noqa: PLC0415
-    from spikeloom.snn.checkpoint import load_checkpoint  # noqa: PLC0415
+    from spikeloom.measure.graph import graph_from_checkpoint  # noqa: PLC0415
+    from spikeloom.search.nas.hardware import map_graph  # noqa: PLC0415
 
     ckpt_path = Path(ev.checkpoint).with_name("compressed.pt")
     target = ckpt_path.with_name("mapping.json")
     if target.exists():
         return str(target)
-    ckpt = load_checkpoint(ckpt_path)
-    arch = ev.arch
-    n = len(arch.bits)
-    qs = [quantize_tensor(ckpt.state_dict[f"fcs.{i}.weight"], arch.bits[i])[0] for i in range(n)]
-    cost = map_weights([q.numpy() for q in alive_weights(qs)], arch.library, settings.map_time_limit,
-                       settings.seed, settings.map_exact, keep_mapping=True)
+    cost = map_graph(graph_from_checkpoint(ckpt_path), ev.arch.library, settings.map_time_limit,
+                     settings.seed, settings.map_exact, keep_mapping=True)
     atomic_write_json(target, cost.to_dict())
     return str(target)

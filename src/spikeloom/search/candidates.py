@@ -1,0 +1,189 @@
+"""The candidates of a search: train a model on the selection split, quantize it to int-n and
+measure it through `spikeloom.measure` on the validation split (accuracy with per-sample
+correctness, energy, and when asked a fault campaign). After selection, `report_test` adds
+the test figures; selection never reads the test split.
+
+Every step leaves its result on disk under `out/`, so an interrupted search resumes
+without redoing finished work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spikeloom.data.registry import Dataset
+from spikeloom.io import atomic_write_json
+from spikeloom.search.config import SearchConfig
+from spikeloom.spec import ModelConfig, Spec, TrainConfig
+
+
+@dataclass(frozen=True)
+class Measurement(Spec):
+    """What the search knows about one model. Accuracies in [0, 1]; energy in pJ per sample.
+
+    accuracy: validation accuracy after int-n quantization (the figure selection compares);
+    correct: per-sample correctness on the validation split ('0'/'1' string, for paired tests);
+    reliability_pct: faulty / fault-free accuracy x 100 at the search BER on the validation
+    split, None when no campaign ran; stage: where the model stopped in the search (see
+    `staged`); comparisons: SNN-vs-ANN comparisons (`spikeloom.measure.compare`);
+    test: figures on the test split, filled in only after selection (`report_test`).
+    """
+
+    name: str
+    model_config: dict[str, Any]
+    accuracy: float
+    accuracy_fp: float
+    energy_pj: float
+    ops_per_sample: float
+    train_seconds: float
+    checkpoint: str
+    correct: str = ""
+    reliability_pct: float | None = None
+    campaign: dict[str, Any] | None = None
+    energy: dict[str, Any] = field(default_factory=dict)
+    stage: str = ""
+    comparisons: dict[str, Any] = field(default_factory=dict)
+    test: dict[str, Any] | None = None
+
+    @property
+    def config(self) -> ModelConfig:
+        return ModelConfig.from_dict(self.model_config)
+
+    @property
+    def correct_flags(self) -> list[bool]:
+        return [c == "1" for c in self.correct]
+
+    def row(self) -> dict[str, Any]:
+        """The compact JSON row used in summary.json `configs` and candidate lists."""
+        cfg = self.config
+        return {"name": self.name, "arch": cfg.arch, "timesteps": cfg.timesteps if cfg.arch == "snn" else None,
+                "threshold": cfg.threshold if cfg.arch == "snn" else None,
+                "accuracy": self.accuracy, "accuracy_fp": self.accuracy_fp,
+                "reliability_pct": self.reliability_pct, "energy_pj": self.energy_pj,
+                "ops_per_sample": self.ops_per_sample, "stage": self.stage,
+                "comparisons": self.comparisons, "test": self.test, "checkpoint": self.checkpoint}
+
+
+class Measurer:
+    """Trains and measures models for one search, caching every result under `out`.
+
+    `selection` is the validation view of the data (`spikeloom.measure.validation_split`):
+    models train on its x_train and are measured on its x_test (the validation part)."""
+
+    def __init__(self, scfg: SearchConfig, selection: Dataset, out: Path, progress: bool = False,
+                 log: Callable[[str], None] = lambda _s: None, device: Any = None) -> None:
+        self.scfg, self.data, self.out, self.progress, self.log = scfg, selection, out, progress, log
+        self.device = device
+        self.tcfg = TrainConfig(dataset=selection.name, epochs=scfg.epochs, batch_size=scfg.batch_size,
+                                lr=scfg.lr, seed=scfg.seed, train_subset=scfg.train_subset,
+                                lr_schedule=scfg.lr_schedule)
+
+    def _fingerprint(self, cfg: ModelConfig) -> dict[str, Any]:
+        return {"model": cfg.to_dict(), "train": self.tcfg.to_dict(), "bits": self.scfg.bits,
+                "precision": self.scfg.energy_precision, "val_fraction": self.scfg.val_fraction}
+
+    def _campaign_fingerprint(self) -> dict[str, Any]:
+        s = self.scfg
+        return {"bers": list(s.campaign_bers), "scope": s.scope, "trials": s.trials}
+
+    def _cache(self, name: str) -> Path:
+        return self.out / "results" / f"{name}.json"
+
+    def measure(self, name: str, cfg: ModelConfig, campaign: bool) -> Measurement:
+        """Measure `cfg`, cached by name and settings; a cached campaign is reused even when
+        only the cheap measurements are asked for. Campaign only when `campaign`."""
+        cache = self._cache(name)
+        fingerprint = self._fingerprint(cfg)
+        saved = json.loads(cache.read_text()) if cache.exists() else {}
+        if saved.get("fingerprint") == fingerprint:
+            m = Measurement.from_dict(saved["measurement"])
+            if not campaign or saved.get("campaign") == self._campaign_fingerprint():
+                return m
+        else:
+            m = self._base(name, cfg)
+        campaign_fp = None
+        if campaign:
+            from spikeloom.measure import reliability_at  # noqa: PLC0415
+
+            result = self._campaign(m, self.data.x_test, self.data.y_test, "campaigns")
+            m = m.replace(campaign=result, reliability_pct=reliability_at(result, self.scfg.ber))
+            campaign_fp = self._campaign_fingerprint()
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(cache, {"fingerprint": fingerprint, "campaign": campaign_fp,
+                                  "measurement": m.to_dict()})
+        return m
+
+    def with_campaign(self, m: Measurement) -> Measurement:
+        return self.measure(m.name, m.config, campaign=True)
+
+    def _models(self, path: str | Path):
+        """(float model, int-n model) of a trained candidate's checkpoint."""
+        from spikeloom.quant import apply_quantized, quantize_model  # noqa: PLC0415
+        from spikeloom.snn.checkpoint import load_checkpoint  # noqa: PLC0415
+
+        model = load_checkpoint(path).build(self.device or "cpu")
+        return model, apply_quantized(model, quantize_model(model, bits=self.scfg.bits))
+
+    def _base(self, name: str, cfg: ModelConfig) -> Measurement:
+        from spikeloom.measure import correct, evaluate, measure_energy  # noqa: PLC0415
+        from spikeloom.train import fit  # noqa: PLC0415
+
+        path = self.out / "models" / name / "model.pt"
+        self.log(f"train {cfg.name}")
+        trained = fit(cfg, self.tcfg, self.data, path, progress=self.progress, device=self.device)
+        model, qmodel = self._models(path)
+        x, y, seed = self.data.x_test, self.data.y_test, self.scfg.seed
+        flags = correct(qmodel, cfg, x, y, seed)
+        energy = measure_energy(qmodel, cfg, x, seed=seed, precision=self.scfg.energy_precision)
+        return Measurement(name=name, model_config=cfg.to_dict(), accuracy=float(flags.float().mean()),
+                           accuracy_fp=evaluate(model, cfg, x, y, seed), energy_pj=energy.energy_pj_per_sample,
+                           ops_per_sample=energy.ops_per_sample, train_seconds=trained.train_seconds,
+                           checkpoint=str(path), energy=energy.to_dict(),
+                           correct="".join("1" if c else "0" for c in flags.tolist()))
+
+    def _campaign(self, m: Measurement, x, y, folder: str) -> dict[str, Any]:
+        from spikeloom.faults import CampaignConfig  # noqa: PLC0415
+        from spikeloom.measure import measure_reliability  # noqa: PLC0415
+
+        s, name, cfg = self.scfg, m.name, m.config
+        _, qmodel = self._models(m.checkpoint)
+        self.log(f"fault campaign {cfg.name} ({folder}): BER {', '.join(f'{b:g}' for b in s.campaign_bers)}, "
+                 f"{s.trials} trials, scope {s.scope}")
+        ccfg = CampaignConfig(bers=s.campaign_bers, trials=s.trials, scope=s.scope, bits=s.bits,
+                              seed=s.seed, engine=s.engine)
+        store = self.out / folder / f"{name}.jsonl"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        result = measure_reliability(qmodel, cfg, x, y, ccfg, eval_seed=s.seed, store_path=store,
+                                     progress=self.progress)
+        return result.to_dict()
+
+    def report_test(self, m: Measurement, test: Dataset, campaign: bool) -> Measurement:
+        """`m` with its figures on the test split (accuracy; the fault campaign when asked).
+        Called only after selection; cached like the validation figures. A model trained by
+        another worker of a shared study whose checkpoint this machine cannot read keeps
+        `test` None."""
+        from spikeloom.measure import evaluate, measure_energy, reliability_at  # noqa: PLC0415
+
+        cache = self.out / "results" / f"{m.name}.test.json"
+        key = {"fingerprint": self._fingerprint(m.config), "campaign": campaign and self._campaign_fingerprint()}
+        saved = json.loads(cache.read_text()) if cache.exists() else {}
+        if saved.get("key") == key:
+            return m.replace(test=saved["test"])
+        if not Path(m.checkpoint).exists():
+            return m
+        cfg, seed = m.config, self.scfg.seed
+        model, qmodel = self._models(m.checkpoint)
+        energy = measure_energy(qmodel, cfg, test.x_test, seed=seed, precision=self.scfg.energy_precision)
+        figures: dict[str, Any] = {"accuracy": evaluate(qmodel, cfg, test.x_test, test.y_test, seed),
+                                   "accuracy_fp": evaluate(model, cfg, test.x_test, test.y_test, seed),
+                                   "energy_pj": energy.energy_pj_per_sample, "samples": len(test.y_test)}
+        if campaign:
+            result = self._campaign(m, test.x_test, test.y_test, "campaigns-test")
+            figures.update(reliability_pct=reliability_at(result, self.scfg.ber), campaign=result)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(cache, {"key": key, "test": figures})
+        return m.replace(test=figures)
