@@ -18,7 +18,7 @@ METHOD_HELP = ("raster,psth,membrane,heatmap,embedding,saliency,ig,sam,occlusion
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_checkpoint_inputs(p)
+    add_checkpoint_inputs(p, split=False)
     p.add_argument("--sample-ids", type=int, nargs="+", default=None, metavar="INDEX",
                    help="indices of the samples to explain (default 0; --samples N: the first N)")
     p.add_argument("--split", choices=("test", "train"), default="test",

@@ -131,15 +131,18 @@ def say(args: argparse.Namespace, text: str) -> None:
         print(text)
 
 
-def add_checkpoint_inputs(parser: argparse.ArgumentParser, fault_seed: bool = False) -> None:
-    """Flags of every command that measures a checkpoint on a dataset."""
+def add_checkpoint_inputs(parser: argparse.ArgumentParser, fault_seed: bool = False,
+                          split: bool = True) -> None:
+    """Flags of every command that measures a checkpoint on a dataset (`split`: whether it
+    offers --split test|validation; explain has its own --split for sample indices)."""
     parser.add_argument("--model", required=True, help="checkpoint written by 'spikeloom train'")
     parser.add_argument("--dataset", default=None, help="dataset (default: the one it was trained on)")
     add_data_dir(parser)
-    parser.add_argument("--split", choices=("test", "validation"), default="test",
-                        help="measure on the test split (default) or on the validation split "
-                             "that selection used (carved with --val-fraction and --seed)")
-    add_val_fraction(parser)
+    if split:
+        parser.add_argument("--split", choices=("test", "validation"), default="test",
+                            help="measure on the test split (default) or on the validation split "
+                                 "that selection used (carved with --val-fraction and --seed)")
+        add_val_fraction(parser)
     add_samples(parser)
     add_seed(parser, default=None, eval_seed=True, fault_seed=fault_seed)
     add_device(parser)
@@ -157,7 +160,7 @@ def load_checkpoint_inputs(args: argparse.Namespace, path: str | None = None) ->
     data = load_dataset(args.dataset or ckpt.train_config.dataset, args.data_dir)
     check_fits(ckpt.model_config, data)
     seeds = resolve_seeds(args, ckpt.train_config.seed)
-    if args.split == "validation":
+    if getattr(args, "split", "test") == "validation":
         from spikeloom.measure import validation_split  # noqa: PLC0415
 
         data = validation_split(data, args.val_fraction, seeds["seed"])
