@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("cmd_explain", "explain a trained SNN (activity, attributions, rules)"),
     "map": ("cmd_map", "map a network onto memristor crossbars with CP-SAT"),
     "nas": ("cmd_nas", "architecture search with hardware co-exploration"),
+    "import": ("cmd_import", "a NIR file from another SNN framework -> a spikeloom checkpoint"),
+    "export": ("cmd_export", "a checkpoint -> NIR, or the mapper's view as TENNLab JSON"),
 }
 
 

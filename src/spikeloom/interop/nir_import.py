@@ -301,14 +301,18 @@ def _input_size(node: Any) -> int | None:
     return None
 
 
-def model_from_nir(graph: Any, dt: float | None = None, *, encoding: str = "rate",
-                   timesteps: int = 10, reset: str | None = None) -> ImportedModel:
+def model_from_nir(graph: Any, dt: float | None = None, *, encoding: str | None = None,
+                   timesteps: int | None = None, reset: str | None = None) -> ImportedModel:
     """Convert a NIR graph (from `read_nir_file` or an exporter) to a spikeloom SNN.
 
     dt: time step in seconds (`None`: the graph's metadata `dt`, written by spikeloom export;
     missing -> `ConfigError`). encoding / timesteps: how the model is to be fed (NIR does not
-    say). reset: 'zero' or 'subtract' to override the reset read from the graph.
+    say; None: the graph's metadata as spikeloom export writes it, else 'rate' and 25).
+    reset: 'zero' or 'subtract' to override the reset read from the graph.
     """
+    meta = getattr(graph, "metadata", None)
+    encoding = encoding or _meta_str(meta, "encoding") or "rate"
+    timesteps = timesteps or int(float(_meta_str(meta, "timesteps") or 25))
     if reset is not None and reset not in ("zero", "subtract"):
         raise ConfigError(f"unknown reset mode {reset!r}; choose zero or subtract")
     order = _chain(graph)
