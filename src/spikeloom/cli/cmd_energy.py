@@ -43,6 +43,15 @@ def _report(path: str, args: argparse.Namespace, table):
     return ckpt, data, len(x), report, seeds | {"device": str(device)}
 
 
+def _neurobench(ckpt, args: argparse.Namespace, data, seeds: dict) -> dict:
+    """NeuroBench's metrics of an SNN checkpoint on the samples the energy estimate used."""
+    from spikeloom.measure.energy import neurobench_figures  # noqa: PLC0415
+    from spikeloom.quant import build_checkpoint_model  # noqa: PLC0415
+
+    x, _ = first_samples(args, data.x_test, data.y_test)
+    return neurobench_figures(build_checkpoint_model(ckpt), ckpt.model_config, x, seeds["eval_seed"])
+
+
 def run(args: argparse.Namespace) -> int:
     from spikeloom.energy import energy_ratio, load_table  # noqa: PLC0415
     from spikeloom.errors import ConfigError  # noqa: PLC0415
@@ -52,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     ckpt, data, samples, report, seeds = _report(args.model, args, table)
     summary = report.to_dict() | seeds | {"model": str(args.model), "dataset": data.name, "split": data.held_out,
                                           "samples": samples, "model_config": ckpt.model_config.to_dict()}
+    if ckpt.model_config.arch == "snn":
+        summary["neurobench"] = _neurobench(ckpt, args, data, seeds)
     other = None
     if args.compare:
         other_ckpt, _, _, other, _ = _report(args.compare, args, table)

@@ -145,8 +145,8 @@ def _values(node: Any, name: str, attr: str, size: int) -> np.ndarray:
 def _uniform(arr: np.ndarray, name: str, node: Any, what: str) -> float:
     if np.any(arr != arr[0]):
         raise DataError(f"NIR node {name!r} ({_kind(node)}): per-neuron {what} differ "
-                        f"({arr.min():.6g} .. {arr.max():.6g}); spikeloom layers share one "
-                        f"{what.split(' (')[0]} per layer")
+                        f"({arr.min():.6g} .. {arr.max():.6g}); a spikeloom layer has one "
+                        "value for all its neurons")
     return float(arr[0])
 
 

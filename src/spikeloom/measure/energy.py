@@ -40,3 +40,15 @@ def measure_energy(model: nn.Module, cfg: ModelConfig, x: torch.Tensor, seed: in
     else:
         per_sample = [(t / len(x)).tolist() for t in totals]
     return energy_from_counts(cfg.topology, "snn", per_sample, precision, table, fan_out)
+
+
+def neurobench_figures(model: nn.Module, cfg: ModelConfig, x: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+    """NeuroBench's footprint, sparsities and synaptic operations (`energy.neurobench`) of an
+    SNN on x [N, D], spikes recorded with the evaluation encoding (seed `seed`)."""
+    from spikeloom.energy.neurobench import is_binary, neurobench_metrics  # noqa: PLC0415
+
+    counts = spike_counts(model, cfg, x, seed)
+    direct = cfg.encoding == "direct"
+    nonzero = (x != 0).sum(0).double() * cfg.timesteps if direct else counts[0]
+    return neurobench_metrics(model, [fc.weight for fc in model.fcs], counts, nonzero,
+                              not direct or is_binary(x), len(x), cfg.timesteps)
