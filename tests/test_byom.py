@@ -1,0 +1,143 @@
+"""Bring your own model: a snnTorch-trained 784-128-64-10 network, exported with snnTorch's NIR
+exporter, goes through `spikeloom import`, `eval`, `faults`, `energy`, `explain` and
+`map --model`; the figures are checked against snnTorch's own forward pass on the same input.
+
+Fashion-MNIST is not needed: a small random IDX set in its layout stands in (`--data-dir`)."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from spikeloom.cli.main import main
+
+nir = pytest.importorskip("nir")
+snn = pytest.importorskip("snntorch")
+pytest.importorskip("nirtorch")
+
+from snntorch import utils as snn_utils  # noqa: E402
+from snntorch.export_nir import export_to_nir  # noqa: E402
+
+STEPS, TEST = 8, 24
+
+
+def _idx(path: Path, arr: np.ndarray) -> None:
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    path.write_bytes(struct.pack(">BBBB", 0, 0, 8, arr.ndim)
+                     + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes())
+
+
+def _fake_fashion(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 32), ("t10k", TEST)):
+        _idx(folder / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _idx(folder / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+
+
+def _leaky(n: int, **kw) -> torch.nn.Module:
+    return snn.Leaky(beta=torch.full((n,), 0.9), threshold=torch.ones(n), init_hidden=True,
+                     reset_mechanism="zero", **kw)
+
+
+def _trained_snntorch_net() -> torch.nn.Module:
+    """784-128-64-10, a few Adam steps on rate-coded random data (training is snnTorch's)."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 128), _leaky(128), torch.nn.Linear(128, 64),
+                              _leaky(64), torch.nn.Linear(64, 10), _leaky(10, output=True))
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    x, y = torch.rand(32, 784), torch.randint(0, 10, (32,))
+    for _ in range(3):
+        snn_utils.reset(net)
+        count = sum(net((torch.rand(32, 784) < x).float())[0] for _ in range(STEPS))
+        loss = torch.nn.functional.cross_entropy(count, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+@torch.no_grad()
+def _snntorch_counts(net: torch.nn.Module, seq: torch.Tensor) -> list[torch.Tensor]:
+    """Spike trains [T, B, N] of snnTorch's forward pass: [input, layer 1, 2, 3]."""
+    leakies = [m for m in net if isinstance(m, snn.Leaky)]
+    seen: list[list[torch.Tensor]] = [[] for _ in leakies]
+    hooks = [m.register_forward_hook(
+        lambda _m, _a, out, i=i: seen[i].append(out[0] if isinstance(out, tuple) else out))
+        for i, m in enumerate(leakies)]
+    snn_utils.reset(net)
+    for t in range(seq.shape[0]):
+        net(seq[t])
+    for h in hooks:
+        h.remove()
+    return [seq, *[torch.stack(s) for s in seen]]
+
+
+def _summary(folder: Path) -> dict:
+    return json.loads((folder / "summary.json").read_text())
+
+
+def test_snntorch_model_through_every_command(tmp_path):
+    from spikeloom.data import load_dataset
+    from spikeloom.snn import load_checkpoint
+    from spikeloom.train.evaluate import eval_batches
+
+    data = tmp_path / "fashion"
+    data.mkdir()
+    _fake_fashion(data)
+    net = _trained_snntorch_net()
+    nir.write(str(tmp_path / "net.nir"), export_to_nir(net, torch.randn(784)))
+
+    model = tmp_path / "imported"
+    assert main(["import", "--nir", str(tmp_path / "net.nir"), "--dt", "1e-4", "--timesteps",
+                 str(STEPS), "--out", str(model), "--quiet"]) == 0
+    pt = str(model / "model.pt")
+    common = ["--data-dir", str(data), "--quiet"]
+    assert main(["eval", "--model", pt, *common, "--out", str(tmp_path / "eval")]) == 0
+    assert main(["faults", "--model", pt, *common, "--ber", "1e-3", "--trials", "2",
+                 "--engine", "reference", "--out", str(tmp_path / "faults")]) == 0
+    assert main(["energy", "--model", pt, *common, "--out", str(tmp_path / "energy")]) == 0
+    assert main(["explain", "--model", pt, *common, "--methods", "raster,psth,rules",
+                 "--profile-samples", str(TEST), "--rules-fit-samples", "32",
+                 "--out", str(tmp_path / "explain")]) == 0
+    assert main(["map", "--model", pt, "--crossbars", "homogeneous:1024x1024",
+                 "--prune-threshold", "0.05", "--time-limit", "5", "--no-figure", "--quiet",
+                 "--out", str(tmp_path / "map")]) == 0
+
+    # snnTorch's own forward pass on the inputs the commands fed (same encoding, same seed)
+    ckpt = load_checkpoint(pt)
+    cfg, seed = ckpt.model_config, ckpt.train_config.seed
+    ds = load_dataset("fashion-mnist", data)
+    (_, seq), = list(eval_batches(cfg, ds.x_test, seed))
+    trains = _snntorch_counts(net, seq)
+    predicted = trains[-1].sum(0).argmax(1)
+    accuracy = float((predicted == ds.y_test).float().mean())
+    assert _summary(tmp_path / "eval")["test_accuracy"] == pytest.approx(accuracy, abs=1e-7)
+    assert _summary(tmp_path / "faults")["float_accuracy"] == pytest.approx(accuracy, abs=1e-7)
+
+    energy = _summary(tmp_path / "energy")
+    per_sample = [float(t.sum()) / TEST for t in trains]
+    assert energy["spikes_per_layer"] == pytest.approx(per_sample, rel=1e-12)
+    assert all(s > 0 for s in per_sample[:3])
+    bench = energy["neurobench"]
+    slots = [t[0, 0].numel() * STEPS * TEST for t in trains[1:]]
+    spikes = [float(t.sum()) for t in trains[1:]]
+    assert bench["activation_sparsity"] == pytest.approx(1 - sum(spikes) / sum(slots), rel=1e-12)
+    weights = [m.weight.detach() for m in net if isinstance(m, torch.nn.Linear)]
+    effective = sum(float(t.sum(dim=(0, 1)).double() @ (w != 0).sum(0).double())
+                    for t, w in zip(trains[:3], weights)) / TEST
+    assert bench["synaptic_operations"]["Effective_ACs"] == pytest.approx(effective, rel=1e-12)
+    assert bench["synaptic_operations"]["Dense"] == STEPS * (784 * 128 + 128 * 64 + 64 * 10)
+
+    explain = _summary(tmp_path / "explain")
+    assert [p["sample"] for p in explain["predictions"]] == [0]
+    assert explain["model_config"]["topology"] == [784, 128, 64, 10]
+
+    stats = _summary(tmp_path / "map")["network_stats"]
+    assert stats["nodes"] == 784 + 128 + 64 + 10
+    assert stats["edges"] == sum(int((w.abs() > 0.05).sum()) for w in weights)
+    assert _summary(tmp_path / "map")["valid"]
