@@ -254,3 +254,26 @@ def test_ann_and_bad_dt_refused():
     net = snntorch_net(sizes=(4, 3), betas=(0.9,))
     with pytest.raises(DataError, match="exceeds tau"):
         model_from_nir(export_to_nir(net, torch.randn(4)), 1.0)
+
+
+def test_reset_override_matches_snntorch_subtract_leaky():
+    # snnTorch's exporter writes v_reset = 0 for its default subtractive Leaky as well;
+    # --reset subtract (reset='subtract') recovers it spike for spike
+    torch.manual_seed(5)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(20, 16),
+        snn.Leaky(beta=torch.full((16,), 0.9), threshold=torch.full((16,), 0.5), init_hidden=True),
+        torch.nn.Linear(16, 5),
+        snn.Leaky(beta=torch.full((5,), 0.8), threshold=torch.full((5,), 0.5), init_hidden=True,
+                  output=True))
+    graph = export_to_nir(net, torch.randn(20))
+    x = _input(25, 32, 20, seed=9)
+    theirs = snntorch_spikes(net, x)
+    sub = model_from_nir(graph, 1e-4, reset="subtract")
+    assert sub.model_config.reset == "subtract"
+    for a, b in zip(_spikes(sub.model_config, sub.state_dict, x), theirs):
+        assert torch.equal(a, b)
+    zero = model_from_nir(graph, 1e-4)  # what the file says: reset to v_reset = 0
+    assert zero.model_config.reset == "zero"
+    assert not all(torch.equal(a, b) for a, b in
+                   zip(_spikes(zero.model_config, zero.state_dict, x), theirs))
