@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,9 @@ pytest.importorskip("nirtorch")
 
 from snntorch import utils as snn_utils  # noqa: E402
 from snntorch.export_nir import export_to_nir  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from snntorch_peer import leaky, snntorch_spikes  # noqa: E402
 
 STEPS, TEST = 8, 24
 
@@ -39,16 +43,12 @@ def _fake_fashion(folder: Path) -> None:
         _idx(folder / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
 
 
-def _leaky(n: int, **kw) -> torch.nn.Module:
-    return snn.Leaky(beta=torch.full((n,), 0.9), threshold=torch.ones(n), init_hidden=True,
-                     reset_mechanism="zero", **kw)
-
-
 def _trained_snntorch_net() -> torch.nn.Module:
     """784-128-64-10, a few Adam steps on rate-coded random data (training is snnTorch's)."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 128), _leaky(128), torch.nn.Linear(128, 64),
-                              _leaky(64), torch.nn.Linear(64, 10), _leaky(10, output=True))
+    net = torch.nn.Sequential(torch.nn.Linear(784, 128), leaky(128, 0.9),
+                              torch.nn.Linear(128, 64), leaky(64, 0.9),
+                              torch.nn.Linear(64, 10), leaky(10, 0.9, output=True))
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     x, y = torch.rand(32, 784), torch.randint(0, 10, (32,))
     for _ in range(3):
@@ -59,22 +59,6 @@ def _trained_snntorch_net() -> torch.nn.Module:
         loss.backward()
         opt.step()
     return net.eval()
-
-
-@torch.no_grad()
-def _snntorch_counts(net: torch.nn.Module, seq: torch.Tensor) -> list[torch.Tensor]:
-    """Spike trains [T, B, N] of snnTorch's forward pass: [input, layer 1, 2, 3]."""
-    leakies = [m for m in net if isinstance(m, snn.Leaky)]
-    seen: list[list[torch.Tensor]] = [[] for _ in leakies]
-    hooks = [m.register_forward_hook(
-        lambda _m, _a, out, i=i: seen[i].append(out[0] if isinstance(out, tuple) else out))
-        for i, m in enumerate(leakies)]
-    snn_utils.reset(net)
-    for t in range(seq.shape[0]):
-        net(seq[t])
-    for h in hooks:
-        h.remove()
-    return [seq, *[torch.stack(s) for s in seen]]
 
 
 def _summary(folder: Path) -> dict:
@@ -113,7 +97,7 @@ def test_snntorch_model_through_every_command(tmp_path):
     cfg, seed = ckpt.model_config, ckpt.train_config.seed
     ds = load_dataset("fashion-mnist", data)
     (_, seq), = list(eval_batches(cfg, ds.x_test, seed))
-    trains = _snntorch_counts(net, seq)
+    trains = [seq, *snntorch_spikes(net, seq)]  # snnTorch's forward: input, layers 1..3
     predicted = trains[-1].sum(0).argmax(1)
     accuracy = float((predicted == ds.y_test).float().mean())
     assert _summary(tmp_path / "eval")["test_accuracy"] == pytest.approx(accuracy, abs=1e-7)

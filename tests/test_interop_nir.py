@@ -3,6 +3,9 @@ and importer (same spikes), export -> import -> export stability, refusals with 
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
@@ -18,44 +21,14 @@ nir = pytest.importorskip("nir")
 snn = pytest.importorskip("snntorch")
 pytest.importorskip("nirtorch")
 
-from snntorch import utils as snn_utils  # noqa: E402
 from snntorch.export_nir import export_to_nir  # noqa: E402
 from snntorch.import_nir import import_from_nir  # noqa: E402
 
 from spikeloom.interop.nir_export import layer_values, nir_graph  # noqa: E402
 from spikeloom.interop.nir_import import model_from_nir, read_nir_file  # noqa: E402
 
-
-def _leaky(n: int, beta: float, theta: float, **kw) -> torch.nn.Module:
-    # per-neuron tensors: snnTorch 1.0 exports a scalar beta as a 0-d tau, which nir 1.0.8's
-    # type inference rejects
-    return snn.Leaky(beta=torch.full((n,), beta), threshold=torch.full((n,), theta),
-                     init_hidden=True, reset_mechanism="zero", **kw)
-
-
-def snntorch_net(sizes=(20, 16, 12, 5), betas=(0.9, 0.8, 0.95), theta=0.5, seed=0):
-    torch.manual_seed(seed)
-    mods: list[torch.nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        mods.append(torch.nn.Linear(a, b))
-        mods.append(_leaky(b, betas[i], theta, output=i == len(sizes) - 2))
-    return torch.nn.Sequential(*mods)
-
-
-@torch.no_grad()
-def snntorch_spikes(net: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """Spikes [T, B, N] of every snnTorch Leaky layer, stepping the net over x [T, B, D]."""
-    leakies = [m for m in net.modules() if isinstance(m, snn.Leaky)]
-    seen: list[list[torch.Tensor]] = [[] for _ in leakies]
-    hooks = [m.register_forward_hook(
-        lambda _m, _a, out, i=i: seen[i].append((out[0] if isinstance(out, tuple) else out).clone()))
-        for i, m in enumerate(leakies)]
-    snn_utils.reset(net)
-    for t in range(x.shape[0]):
-        net(x[t])
-    for h in hooks:
-        h.remove()
-    return [torch.stack(s) for s in seen]
+sys.path.insert(0, str(Path(__file__).parent))
+from snntorch_peer import snntorch_net, snntorch_spikes  # noqa: E402
 
 
 def _spikes(cfg: ModelConfig, state: dict, x: torch.Tensor) -> list[torch.Tensor]:

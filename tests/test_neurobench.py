@@ -56,7 +56,7 @@ def test_equal_to_neurobench_package(binary):
     from spikeloom.snn.activity import record_spikes
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from test_interop_nir import snntorch_net
+    from snntorch_peer import snntorch_net
 
     net = snntorch_net()
     with torch.no_grad():  # zero weights: effective counts skip them
