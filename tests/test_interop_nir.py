@@ -89,9 +89,11 @@ def _graph_arrays(path) -> dict[str, np.ndarray]:
     return out
 
 
-def test_export_import_export_is_stable(tmp_path):
-    cfg = ModelConfig(topology=(12, 9, 4), timesteps=7, threshold=0.8, beta=0.9, reset="zero",
-                      encoding="latency")
+@pytest.mark.parametrize("kind", ["LIF", "IF", "LI readout"])
+def test_export_import_export_is_stable(tmp_path, kind):
+    beta, readout = {"LIF": (0.9, "count"), "IF": (1.0, "count"), "LI readout": (0.8, "membrane")}[kind]
+    cfg = ModelConfig(topology=(12, 9, 4), timesteps=7, threshold=0.8, beta=beta, reset="zero",
+                      encoding="latency", readout=readout, bias=kind == "LI readout")
     (tmp_path / "a").mkdir()
     save_checkpoint(tmp_path / "a" / "model.pt", _ckpt(cfg))
     assert main(["export", "--model", str(tmp_path / "a"), "--out", str(tmp_path / "e1"), "--quiet"]) == 0
@@ -103,6 +105,9 @@ def test_export_import_export_is_stable(tmp_path):
     for k in one:
         assert np.array_equal(one[k], two[k]), k
     back = load_checkpoint(tmp_path / "b" / "model.pt")
+    # the config's scalars come back as the float32 the layers hold
+    assert back.model_config == cfg.replace(threshold=float(np.float32(cfg.threshold)),
+                                            beta=float(np.float32(cfg.beta)))
     # dt, encoding and time steps come back from the graph's metadata
     assert (back.model_config.timesteps, back.model_config.encoding) == (7, "latency")
     for k, v in _ckpt(cfg).state_dict.items():

@@ -99,7 +99,7 @@ def neurobench_metrics(model: torch.nn.Module, weights: Sequence[torch.Tensor],
     input_nonzero: [D] non-zero input values per input neuron (equal to counts[0] for
     spike-coded inputs); input_binary: whether the model's input is spikes.
     """
-    hidden = [c for c in counts[1:]]
+    hidden = list(counts[1:])
     nonzero = [input_nonzero, *hidden][: len(weights)]
     binary = [input_binary, *[True] * (len(weights) - 1)]
     act = activation_sparsity([float(c.sum()) for c in hidden],
