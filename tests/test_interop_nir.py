@@ -255,3 +255,15 @@ def test_reset_override_matches_snntorch_subtract_leaky():
     assert zero.model_config.reset == "zero"
     assert not all(torch.equal(a, b) for a, b in
                    zip(_spikes(zero.model_config, zero.state_dict, x), theirs))
+
+
+def test_snntorch_recurrent_layer_refused(tmp_path, capsys):
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), snn.RLeaky(
+        beta=torch.full((3,), 0.9), linear_features=3, init_hidden=True, output=True))
+    nir.write(str(tmp_path / "rnn.nir"), export_to_nir(net, torch.randn(4)))
+    capsys.readouterr()
+    assert main(["import", "--nir", str(tmp_path / "rnn.nir"), "--dt", "1e-4",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "recurrent edge" in err and "'1.lif'" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
