@@ -27,9 +27,9 @@ from snntorch.export_nir import export_to_nir
 
 from spikeloom.cli.main import main as spikeloom
 from spikeloom.data import load_dataset
+from spikeloom.data.protocol import eval_batches
 from spikeloom.snn import load_checkpoint
 from spikeloom.snn.activity import record_spikes
-from spikeloom.train.evaluate import eval_batches
 
 
 def leaky(n: int, output: bool = False) -> torch.nn.Module:

@@ -124,8 +124,8 @@ def proxy_time(args: argparse.Namespace) -> dict[str, Any]:
 
 def float_test_accuracy(ev: Any, data: Any, seed: int) -> float:
     """Test accuracy of the trained float network before pruning, fine-tune and quantization."""
+    from spikeloom.measure import evaluate  # noqa: PLC0415
     from spikeloom.snn.checkpoint import load_checkpoint  # noqa: PLC0415
-    from spikeloom.train import evaluate  # noqa: PLC0415
 
     ckpt = load_checkpoint(ev.checkpoint)
     return evaluate(ckpt.build().eval(), ckpt.model_config, data.x_test, data.y_test, seed=seed)

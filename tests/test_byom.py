@@ -67,8 +67,8 @@ def _summary(folder: Path) -> dict:
 
 def test_snntorch_model_through_every_command(tmp_path):
     from spikeloom.data import load_dataset
+    from spikeloom.data.protocol import eval_batches
     from spikeloom.snn import load_checkpoint
-    from spikeloom.train.evaluate import eval_batches
 
     data = tmp_path / "fashion"
     data.mkdir()

@@ -9,7 +9,7 @@ import torch
 
 from spikeloom.cli.main import main
 from spikeloom.hw.importers import load_tennlab
-from spikeloom.hw_profile import graph_from_checkpoint
+from spikeloom.measure.graph import PruningPolicy, graph_from_checkpoint
 from spikeloom.snn import Checkpoint, build_model, save_checkpoint
 from spikeloom.spec import ModelConfig, TrainConfig
 
@@ -31,7 +31,8 @@ def test_tennlab_export_round_trips_through_the_reader(tmp_path):
     data = json.loads(path.read_text())
     names = data["Associated_Data"]["spikeloom"]["node_names"]
     back = load_tennlab(path)
-    want = graph_from_checkpoint(tmp_path / "m", prune_threshold=0.1)
+    want = graph_from_checkpoint(tmp_path / "m", PruningPolicy(threshold=0.1))
+    assert "L0:0" not in want.nodes  # the idle input is left out, as `map --model` does
     relabel = {str(k): n for k, n in enumerate(names)}
     assert tuple(relabel[n] for n in back.nodes) == want.nodes
     assert {(relabel[a], relabel[b]) for a, b in back.edges} == set(want.edges)
@@ -45,5 +46,5 @@ def test_tennlab_export_round_trips_through_the_reader(tmp_path):
         w = float(weights[layer - 1][int(dst.split(":")[1]), int(src.split(":")[1])])
         assert edge["values"] == [w, 1.0]
     theta = {names[n["id"]]: n["values"][0] for n in data["Nodes"]}
-    assert theta["L0:3"] == 0.0 and theta["L1:4"] == float(torch.tensor(0.7)) and theta["L2:0"] == 1.25
+    assert theta["L0:3"] == 0.0 and "L0:0" not in theta and theta["L1:4"] == float(torch.tensor(0.7)) and theta["L2:0"] == 1.25
     assert json.loads((tmp_path / "t" / "summary.json").read_text())["synapses"] == len(data["Edges"])

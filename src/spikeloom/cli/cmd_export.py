@@ -54,11 +54,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.prune_threshold < 0:
             raise ConfigError(f"--prune-threshold must be >= 0, got {args.prune_threshold}")
-        from spikeloom.interop.tennlab import tennlab_network  # noqa: PLC0415
+        import torch  # noqa: PLC0415
 
-        network = tennlab_network([lv.weight for lv in layers], [lv.threshold for lv in layers],
+        from spikeloom.interop.tennlab import tennlab_network  # noqa: PLC0415
+        from spikeloom.measure.graph import PruningPolicy, graph_from_layers  # noqa: PLC0415
+
+        graph = graph_from_layers([torch.as_tensor(lv.weight) for lv in layers],
+                                  PruningPolicy(threshold=args.prune_threshold),
+                                  name=path.parent.name or path.stem)
+        network = tennlab_network(graph, [lv.weight for lv in layers], [lv.threshold for lv in layers],
                                   prune_threshold=args.prune_threshold,
-                                  name=path.parent.name or path.stem,
                                   info={k: info[k] for k in ("reset", "readout", "encoding",
                                                              "timesteps", "beta")})
         out = prepare_out_dir(args.out)

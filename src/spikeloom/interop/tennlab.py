@@ -1,7 +1,8 @@
 """The mapper's view of a model as a TENNLab network JSON (torch-free).
 
-The graph is exactly what `spikeloom map --model` maps (`graph_from_weights`: a synapse per
-|w| > prune threshold, node `L0:i` the inputs, `L{l}:o` layer l's neurons). TENNLab ids are
+The graph is exactly what `spikeloom map --model` maps (`spikeloom.measure.graph` under a
+`PruningPolicy`: a synapse per |w| > prune threshold, idle neurons left out, node `L0:i` the
+inputs, `L{l}:o` layer l's neurons). TENNLab ids are
 integers: node k of that graph gets id k, and `Associated_Data.spikeloom.node_names` keeps the
 spikeloom names. Node values are [Threshold] (inputs 0: they relay the input spikes), edge
 values [Weight, Delay] with delay 1 (one time step per layer); all properties are doubles
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from spikeloom.hw.importers import graph_from_weights
+from spikeloom.hw.graph import Graph
 
 _DOUBLE = 68  # TENNLab property type 'D'
 
@@ -27,14 +28,13 @@ def _prop(name: str, index: int, lo: float, hi: float) -> dict[str, Any]:
             "min_value": float(lo), "max_value": float(hi)}
 
 
-def tennlab_network(weights: Sequence[np.ndarray], thresholds: Sequence[float | None],
-                    prune_threshold: float = 0.0, name: str = "model",
-                    info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A TENNLab network dict. weights: per layer [out, in]; thresholds: per layer theta
-    (None for a non-spiking readout, written as 0); info: extra `Associated_Data.spikeloom`
-    fields (e.g. beta per layer, reset mode, encoding)."""
+def tennlab_network(graph: Graph, weights: Sequence[np.ndarray], thresholds: Sequence[float | None],
+                    prune_threshold: float = 0.0, info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A TENNLab network dict of `graph` (the mapper's graph of the model). weights: per layer
+    [out, in] (the edge values); thresholds: per layer theta (None for a non-spiking readout,
+    written as 0); info: extra `Associated_Data.spikeloom` fields (beta, reset mode, ...)."""
+    name = graph.name or "model"
     mats = [np.asarray(w, dtype=float) for w in weights]
-    graph = graph_from_weights(mats, threshold=prune_threshold, name=name)
     ids = {node: k for k, node in enumerate(graph.nodes)}
     theta = [0.0] + [0.0 if t is None else float(t) for t in thresholds]
     nodes = [{"id": k, "values": [theta[int(node[1:].split(":")[0])]]}
