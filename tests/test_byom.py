@@ -122,6 +122,13 @@ def test_snntorch_model_through_every_command(tmp_path):
     assert explain["model_config"]["topology"] == [784, 128, 64, 10]
 
     stats = _summary(tmp_path / "map")["network_stats"]
-    assert stats["nodes"] == 784 + 128 + 64 + 10
-    assert stats["edges"] == sum(int((w.abs() > 0.05).sum()) for w in weights)
+    kept = [(w.abs() > 0.05) for w in weights]
+    edges = {(f"L{i}:{a}", f"L{i + 1}:{b}") for i, k in enumerate(kept) for b, a in k.nonzero().tolist()}
+    sources, targets = {e[0] for e in edges}, {e[1] for e in edges}
+    # idle neurons (inputs that drive nothing; hidden ones without an in- or out-synapse) are left out
+    live = {f"L0:{i}" for i in range(784)} & sources
+    live |= {f"L{la}:{i}" for la, n in ((1, 128), (2, 64)) for i in range(n)} & sources & targets
+    live |= {f"L3:{i}" for i in range(10)}
+    assert stats["nodes"] == len(live)
+    assert stats["edges"] == sum(1 for a, b in edges if a in live and b in live)
     assert _summary(tmp_path / "map")["valid"]
