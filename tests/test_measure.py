@@ -188,3 +188,30 @@ def test_pruned_synapses_are_never_hit(digits):
         assert not f.q[~masks[f.layer - 1]].any()
         kept = masks[f.layer - 1]
         assert not torch.equal(f.q[kept], qw.q[f.layer - 1][kept])  # stored synapses still hit
+
+
+def test_sample_inputs_are_the_protocol_rows(digits):
+    """Explanations encode a sample exactly as every evaluation does (its chunk's stream)."""
+    from spikeloom.data.protocol import eval_batches, sample_inputs
+
+    cfg = ModelConfig(topology=(64, 16, 10), timesteps=5)
+    x = digits.x_train[:1200]  # three chunks
+    whole = torch.cat([b for _, b in eval_batches(cfg, x, seed=7)], dim=1)
+    ids = [0, 499, 500, 1100, 3]
+    assert torch.equal(sample_inputs(cfg, x, ids, seed=7), whole[:, ids])
+    ann = cfg.replace(arch="ann")
+    assert torch.equal(sample_inputs(ann, x, ids), x[ids])
+
+
+def test_explained_predictions_are_the_protocol_predictions(digits, tmp_path):
+    from spikeloom.explain import explain_model
+    from spikeloom.measure import predict
+    from spikeloom.spec import TrainConfig
+    from spikeloom.train import fit
+
+    cfg = ModelConfig(topology=(64, 16, 10), timesteps=4)
+    model = fit(cfg, TrainConfig(epochs=1, train_subset=300), digits).checkpoint.build()
+    ids = (2, 7, 11)
+    result = explain_model(model, cfg, digits, samples=ids, methods=("raster",), out_dir=tmp_path, seed=5)
+    expected = predict(model, cfg, digits.x_test, seed=5)
+    assert [p["predicted"] for p in result.predictions] == [int(expected[i]) for i in ids]

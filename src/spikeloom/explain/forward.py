@@ -14,11 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from spikeloom.data.encoders import encode
 from spikeloom.errors import ConfigError
 from spikeloom.snn.models import LIF, MLP, LeakyReadout, SpikingMLP, readout
 from spikeloom.snn.neuron import leaky_integrate, lif_sequence
-from spikeloom.spec import ModelConfig
 
 
 class SampleForward(nn.Module):
@@ -43,14 +41,6 @@ def check_model(model: nn.Module) -> None:
 
 def model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
-
-
-def encode_samples(cfg: ModelConfig, x: torch.Tensor, seed: int) -> torch.Tensor:
-    """Samples for images x [B, D]: input trains [B, T, D] for an SNN (rate coding seeded by
-    `seed`), the images themselves for an ANN."""
-    if cfg.arch == "ann":
-        return x
-    return encode(x, cfg.encoding, cfg.timesteps, seed=seed).transpose(0, 1).contiguous()
 
 
 def pixel_map(values: torch.Tensor, spiking: bool) -> torch.Tensor:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spikeloom.data.protocol import eval_batches
+from spikeloom.data.protocol import eval_batches, sample_inputs
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError, DataError
 from spikeloom.explain import attribution as attr
@@ -24,7 +24,6 @@ from spikeloom.explain import plots, signals
 from spikeloom.explain.forward import (
     SampleForward,
     check_model,
-    encode_samples,
     model_device,
     pixel_map,
     trace,
@@ -233,8 +232,10 @@ def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
     # --- the explained samples, encoded once (seeded per index) ---
     xs = dataset.x_test if opts.split == "test" else dataset.x_train
     ys = dataset.y_test if opts.split == "test" else dataset.y_train
-    inputs = torch.stack([encode_samples(model_config, xs[i:i + 1].to(device),
-                                         seed * 1_000_003 + i)[0] for i in samples])
+    # the explained samples receive exactly the spikes every evaluation gives them
+    inputs = sample_inputs(model_config, xs, list(samples), seed, device)
+    if model_config.arch == "snn":
+        inputs = inputs.transpose(0, 1).contiguous()  # [n, T, D], one sample per row
     forward = SampleForward(model)
     with torch.no_grad():
         logits = forward(inputs)
