@@ -131,7 +131,7 @@ def nas_stage(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
 
     ncfg = nas_config(scfg, opts.nas)
     log(f"architecture search: {ncfg.strategy}, {ncfg.n_trials} trials, {ncfg.fidelity.kind} fidelity")
-    result = run_nas(ncfg, data, out / "nas", progress=opts.progress, log=log)
+    result = run_nas(ncfg, data, out / "nas", progress=opts.progress, log=log, device=opts.device)
     summary = summarize(result, out / "nas", data=data)
     return nas_section(summary, out / "figures"), summary
 

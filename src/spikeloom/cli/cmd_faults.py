@@ -65,10 +65,12 @@ def run(args: argparse.Namespace) -> int:
     x, y = first_samples(args, data.x_test, data.y_test)
     # validate everything a campaign can reject before anything is written
     from spikeloom.faults.campaign import check_campaign, prepare_quantized, scopes_of  # noqa: PLC0415
+    from spikeloom.faults.fast import pick_engine  # noqa: PLC0415
 
     check_campaign(model, ckpt.model_config, cc)
     scopes_of(ckpt.model_config, cc)
-    prepare_quantized(model, cc)
+    qw, qmodel, _ = prepare_quantized(model, cc)
+    pick_engine(cc.engine, qmodel, ckpt.model_config, qw)  # a named engine that cannot serve it
     out = prepare_out_dir(args.out)
     trials_path = Path(out) / "trials.jsonl"
     result = measure_reliability(model, ckpt.model_config, x, y, cc, eval_seed=seeds["eval_seed"],

@@ -13,6 +13,7 @@ from spikeloom.cli.common import (
     add_training_arguments,
     add_trials,
     add_val_fraction,
+    device_of,
     say,
     show_progress,
 )
@@ -94,13 +95,14 @@ def run(args: argparse.Namespace) -> int:
         v = getattr(args, flag)
         if v is not None and v < 1:
             raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1, got {v}")
+    device = device_of(args)
     data = load_dataset(args.dataset, args.data_dir)
     ncfg = config_from(args, data.name)
     if args.storage:
         open_storage(args.storage)  # fail fast, before anything is written
     out = prepare_out_dir(args.out)
-    result = run_nas(ncfg, data, Path(out), args.storage, show_progress(args), lambda s: say(args, s))
-    summary = summarize(result, Path(out), data=data)
+    result = run_nas(ncfg, data, Path(out), args.storage, show_progress(args), lambda s: say(args, s), device)
+    summary = summarize(result, Path(out), data=data) | {"device": str(device)}
     section = nas_section(summary, Path(out) / "figures")
     summary["report"] = str(write_report(Path(out) / "report.html", "spikeloom architecture search",
                                          f"{data.name}: {ncfg.strategy}, {ncfg.fidelity.kind} fidelity",

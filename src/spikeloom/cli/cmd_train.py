@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from spikeloom.data import load_dataset  # noqa: PLC0415 - torch import only when running
     from spikeloom.train import check_fits, fit  # noqa: PLC0415
 
+    device = device_of(args)
     cfg = model_config_from(args)
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                        lr=args.lr, seed=args.seed, train_subset=args.train_subset,
@@ -79,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
     path = Path(out) / "model.pt"
     if args.fresh:
         path.unlink(missing_ok=True)
-    device = device_of(args)
     result = fit(cfg, tcfg, data, path, progress=show_progress(args), log=lambda s: say(args, s),
                  device=device)
     write_summary(out, result.summary() | {"checkpoint": str(path), "seed": args.seed,

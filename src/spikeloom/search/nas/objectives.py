@@ -189,7 +189,8 @@ def hardware_objectives(arch: Architecture, masks: list[torch.Tensor], qs: list[
 
 def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSettings, out: Path,
                           objectives: tuple[str, ...], fidelity: str = "full",
-                          low: dict[str, Any] | None = None, progress: bool = False) -> Evaluation:
+                          low: dict[str, Any] | None = None, progress: bool = False,
+                          device: Any = None) -> Evaluation:
     """Train (per fidelity), compress and measure `arch`; cached under `out/evals`.
 
     fidelity 'full': `settings` as given; 'low': `low` overrides epochs / train_subset /
@@ -227,9 +228,9 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
         torch.manual_seed(settings.seed)
         from spikeloom.snn.models import build_model  # noqa: PLC0415
 
-        model = build_model(cfg).eval()
+        model = build_model(cfg).to(device or "cpu").eval()
     else:
-        model = fit(cfg, tcfg, split, ckpt_path, progress=progress).checkpoint.build()
+        model = fit(cfg, tcfg, split, ckpt_path, progress=progress, device=device).checkpoint.build(device or "cpu")
     masks = prune_masks([fc.weight.detach().cpu() for fc in model.fcs], arch.sparsity, max_inputs(arch.library))
     x_tr, y_tr = split.x_train, split.y_train
     if tcfg.train_subset:

@@ -109,7 +109,7 @@ def violations(ev: Evaluation, budgets: tuple[tuple[str, float], ...]) -> tuple[
 
 
 def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = None, progress: bool = False,
-              log: Callable[[str], None] = lambda _s: None) -> list[Evaluation]:
+              log: Callable[[str], None] = lambda _s: None, device: Any = None) -> list[Evaluation]:
     """This worker's share of the study (`n_trials` complete trials in all); returns every
     worker's completed evaluations in trial order."""
     import optuna  # noqa: PLC0415
@@ -128,7 +128,7 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
     def objective(trial: Any) -> tuple[float, ...]:
         arch = suggest(trial, ncfg.strategy, ncfg.space)
         try:
-            ev = evaluate_architecture(arch, data, ncfg.settings, out, names, kind, low, progress)
+            ev = evaluate_architecture(arch, data, ncfg.settings, out, names, kind, low, progress, device)
         except InfeasibleError as exc:  # e.g. a library whose crossbar counts cannot hold it
             trial.set_user_attr("infeasible", str(exc))
             log(f"trial {trial.number}: {arch.label}: cannot be mapped ({exc})")
@@ -158,7 +158,7 @@ class NasResult:
 
 
 def promote(ncfg: NasConfig, cheap: list[Evaluation], data: Dataset, out: Path, progress: bool = False,
-            log: Callable[[str], None] = lambda _s: None) -> list[Evaluation]:
+            log: Callable[[str], None] = lambda _s: None, device: Any = None) -> list[Evaluation]:
     """Full-fidelity evaluations of the promoted cheap candidates (cached, so every worker
     may call this; the work is done once)."""
     names = ncfg.study_objectives()
@@ -175,17 +175,17 @@ def promote(ncfg: NasConfig, cheap: list[Evaluation], data: Dataset, out: Path, 
     for i in chosen:
         log(f"promote {evs[i].arch.label} to full fidelity")
         full.append(evaluate_architecture(evs[i].arch, data, ncfg.settings, out, ncfg.objectives, "full",
-                                          None, progress))
+                                          None, progress, device))
     return full
 
 
 def run_nas(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = None, progress: bool = False,
-            log: Callable[[str], None] = lambda _s: None) -> NasResult:
+            log: Callable[[str], None] = lambda _s: None, device: Any = None) -> NasResult:
     """The whole search: study, promotion (cheap fidelities), Pareto front."""
     t0 = time.perf_counter()
-    trials = run_study(ncfg, data, out, storage, progress, log)
+    trials = run_study(ncfg, data, out, storage, progress, log, device)
     t1 = time.perf_counter()
-    final = trials if ncfg.fidelity.kind == "full" else promote(ncfg, trials, data, out, progress, log)
+    final = trials if ncfg.fidelity.kind == "full" else promote(ncfg, trials, data, out, progress, log, device)
     t2 = time.perf_counter()
     return NasResult(ncfg, tuple(trials), tuple(final), tuple(front_of(ncfg, final)), t1 - t0, t2 - t1)
 
