@@ -23,17 +23,19 @@ class MappedCrossbar:
 
 @dataclass(frozen=True)
 class StageReport:
-    """One lexicographic stage: its objective, value reached, proven bound, status."""
+    """One lexicographic stage: its objective, value reached, proven bound, status, and
+    where the bound comes from (counting, colgen, lagrangian, cp-sat)."""
 
     objective: str
     value: float
     lower_bound: float
     gap: float
     status: str
+    bound_source: str = "counting"
 
     def to_dict(self) -> dict[str, Any]:
         return {"objective": self.objective, "value": self.value, "lower_bound": self.lower_bound,
-                "gap": self.gap, "status": self.status}
+                "lower_bound_source": self.bound_source, "gap": self.gap, "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ class MappingResult:
     notes: tuple[str, ...] = ()
 
     @property
+    def lower_bound_source(self) -> str:
+        """Where `lower_bound` (the first stage's) comes from: counting, colgen, lagrangian, cp-sat."""
+        return self.stages[0].bound_source if self.stages else "counting"
+
+    @property
     def assignment(self) -> dict[str, int]:
         return {n: xb.id for xb in self.crossbars for n in xb.neurons}
 
@@ -86,7 +93,7 @@ class MappingResult:
         if self.packets is not None:
             out["packets"] = self.packets
         out.update({
-            "lower_bound": self.lower_bound, "gap": self.gap, "status": self.status,
+            "lower_bound": self.lower_bound, "lower_bound_source": self.lower_bound_source, "gap": self.gap, "status": self.status,
             "stages": [s.to_dict() for s in self.stages], "lower_bounds": dict(self.lower_bounds),
             "solver_seconds": round(self.solver_seconds, 3),
             "deterministic_time": round(self.deterministic_time, 3), "valid": self.valid,
