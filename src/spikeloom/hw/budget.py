@@ -30,7 +30,7 @@ class Shares(Spec):
     dive: float = 0.5  # price-and-dive, 1 process, homogeneous library
     lns: float = 0.3  # LNS when the full CP-SAT model follows (without it the LNS gets the whole stage)
     packets_warm: float = 1 / 3  # packets stage: of the LNS time, spent on global routes first
-    hypergraph: float = 0.1  # hypergraph partitioner start (at most hypergraph_max_s)
+    hypergraph: float = 0.06  # of the run's time: hypergraph partitioner start (at most hypergraph_max_s)
     hypergraph_max_s: float = 20.0
     stall_s: float = 8.0  # s without improvement after which the elimination child dives instead (D)
     min_step_s: float = 0.2  # no step gets less than this
@@ -77,6 +77,12 @@ class Budget:
     def seconds(self, share: str, cap: float | None = None) -> float:
         """The step's seconds: `shares.<share>` of the stage's time left, at most `cap`."""
         s = max(self.shares.min_step_s, getattr(self.shares, share) * (self.stage_end - self.clock()))
+        return s if cap is None else min(cap, s)
+
+    def run_seconds(self, share: str, cap: float | None = None) -> float:
+        """Seconds for a step before the stages (a start): `shares.<share>` of the run's time
+        left, at most `cap`."""
+        s = max(self.shares.min_step_s, getattr(self.shares, share) * self.left())
         return s if cap is None else min(cap, s)
 
     def until(self, share: str) -> float:

@@ -13,6 +13,7 @@ from spikeloom.hw.budget import SHARES, Budget, Shares
 from spikeloom.hw.checker import check_mapping
 from spikeloom.hw.crossbars import CrossbarLibrary
 from spikeloom.hw.graph import Graph
+from spikeloom.hw.hypergraph import hypergraph_mapping
 from spikeloom.hw.incumbent import Bound, Incumbent, gap
 from spikeloom.hw.instance import OBJECTIVES, Bin, Instance
 from spikeloom.hw.lns import score
@@ -23,10 +24,12 @@ from spikeloom.hw.stages import (
     construct,
     cpsat_stage,
     full_model_fits,
+    hypergraph_start,
     lns_stage,
 )
 
-METHODS = ("axon-sharing", "mcc")
+METHODS = ("axon-sharing", "mcc", "hypergraph")
+STARTS = ("construct", "hypergraph", "best")
 
 
 def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "area",
@@ -34,11 +37,14 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 seed: int = 0, deterministic_time: float | None = None,
                 external_inputs: bool = False, full_model: bool | None = None,
                 use_colgen: bool = True, start: MappingResult | None = None,
-                shares: Shares = SHARES, log: Callable[[str], None] | None = None) -> MappingResult:
+                start_method: str = "construct", shares: Shares = SHARES, log: Callable[[str], None] | None = None) -> MappingResult:
     """Map `graph` onto `library` minimising `objective` (see `OBJECTIVES`).
 
     `method` "axon-sharing" runs the stages of stages.py; "mcc" the SpikeHard-style
-    baseline. `time_limit` (s) bounds the whole run; `deterministic_time` optionally bounds
+    baseline; "hypergraph" a repaired Mt-KaHyPar partition (baseline, extra `hypergraph`).
+    `start_method`: the first mapping of the search, "construct" (constructive heuristic),
+    "hypergraph" (the repaired partition, for `shares.hypergraph` of the time) or "best"
+    (both; the better one). `time_limit` (s) bounds the whole run; `deterministic_time` optionally bounds
     CP-SAT's deterministic time; `shares` splits the time between the stages (budget.py).
     `external_inputs` leaves the graph's inputs off the crossbars (their spikes arrive from
     outside). `full_model` None = when small enough. `start`: begin from an earlier
@@ -47,7 +53,9 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; choose axon-sharing or mcc")
+        raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if start_method not in STARTS:
+        raise ConfigError(f"unknown start {start_method!r}; choose one of {', '.join(STARTS)}")
     if time_limit <= 0 or workers < 1:
         raise ConfigError("--time-limit must be > 0 and --workers >= 1")
     stages = OBJECTIVES[objective]
@@ -62,18 +70,22 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     info: dict[str, float] = {}
     history: tuple[tuple[float, float], ...] = ()
 
-    if method == "mcc":
-        bins = mcc_mapping(inst)
-        if bins is None:
-            raise InfeasibleError("the MCC baseline cannot fit the network into the available crossbar "
-                                  "counts; raise the counts or use --method axon-sharing")
+    if method in ("mcc", "hypergraph"):
+        if method == "mcc":
+            bins = mcc_mapping(inst)
+            if bins is None:
+                raise InfeasibleError("the MCC baseline cannot fit the network into the available crossbar "
+                                      "counts; raise the counts or use --method axon-sharing")
+        else:
+            bins, hg_info = hypergraph_mapping(inst, time_limit, seed, workers)
+            info.update(hg_info)
         m = inst.metrics(bins)
         for st in stages:
             reports.append(StageReport(st, m[st], bounds[st], gap(m[st], bounds[st]),
                                        "OPTIMAL" if m[st] <= bounds[st] else "HEURISTIC"))
     else:
         bins, reports, history = _search(inst, stages, budget, bounds, workers, seed, full_model, use_colgen,
-                                         start, info, notes, say)
+                                         start, start_method, info, notes, say)
     wall = budget.elapsed()
     bounds = {**bounds, **{f"best_{r.objective}": r.lower_bound for r in reports}, **info}
     return _result(inst, bins, graph, library, method, objective, reports, bounds, wall,
@@ -82,9 +94,10 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
 
 def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dict[str, float], workers: int,
             seed: int, full_model: bool | None, use_colgen: bool, start: MappingResult | None,
-            info: dict[str, float], notes: list[str], say: Callable[[str], None]
+            start_method: str, info: dict[str, float], notes: list[str], say: Callable[[str], None]
             ) -> tuple[list[Bin], list[StageReport], tuple[tuple[float, float], ...]]:
-    """The axon-sharing search: a start (constructed or given), then per lexicographic stage
+    """The axon-sharing search: a start (given, constructed and/or a repaired hypergraph
+    partition, the better one), then per lexicographic stage
     the area stages (area_search), LNS and the full CP-SAT model, each stopping once the
     stage's bound is met."""
     inherited: StageReport | None = None
@@ -93,11 +106,18 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
         if stages[0] == "area" and start.stages and start.stages[0].objective == "area":
             inherited = start.stages[0]
     else:
-        bins = construct(inst, stages, seed)
+        bins = construct(inst, stages, seed) if start_method != "hypergraph" else None
+        if start_method != "construct":
+            hg = hypergraph_start(inst, budget, seed, workers, info)
+            info["hypergraph_area"] = inst.metrics(hg)["area"]
+            say(f"hypergraph start: {dict(zip(stages, score(inst, hg, stages), strict=True))}")
+            if bins is None or score(inst, hg, stages) < score(inst, bins, stages):
+                bins = hg
     if bins is None:
         raise InfeasibleError("no mapping fits the available crossbar counts; raise the counts "
                               "or add larger crossbars")
-    say(f"heuristic: {dict(zip(stages, score(inst, bins, stages), strict=True))}")
+    say(f"start: {dict(zip(stages, score(inst, bins, stages), strict=True))}")
+    info["start_area"] = inst.metrics(bins)["area"]
     wmax = max(inst.weight, default=0.0)
     incumbent = Incumbent(inst, bins, stages[0], budget.t0)
     reports: list[StageReport] = []

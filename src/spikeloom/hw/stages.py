@@ -14,6 +14,7 @@ from spikeloom.hw.budget import Budget
 from spikeloom.hw.colgen import colgen_area_bound
 from spikeloom.hw.dive import background_dive, best_cover, dive_down
 from spikeloom.hw.heuristic import best_construct, retype
+from spikeloom.hw.hypergraph import hypergraph_mapping
 from spikeloom.hw.incumbent import Bound, Incumbent, gap
 from spikeloom.hw.instance import Bin, Instance
 from spikeloom.hw.lns import lns, score
@@ -75,6 +76,15 @@ def construct(inst: Instance, objectives: tuple[str, ...], seed: int) -> list[Bi
     neurons) under the lexicographic objectives."""
     tries = 8 if inst.n <= 1000 else 4
     return best_construct(inst, tries, seed, lambda s: score(inst, s, objectives))
+
+
+def hypergraph_start(inst: Instance, budget: Budget, seed: int, workers: int, info: dict[str, float]) -> list[Bin]:
+    """A repaired Mt-KaHyPar partition (hypergraph.py) for `shares.hypergraph` of the run's
+    time (at most `hypergraph_max_s`; its first partition is always finished)."""
+    bins, hg_info = hypergraph_mapping(inst, budget.run_seconds("hypergraph", cap=budget.shares.hypergraph_max_s),
+                                       seed, workers)
+    info.update(hg_info)
+    return bins
 
 
 def eliminate_stage(run: Run, share: str) -> None:
