@@ -126,7 +126,8 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
         budget.open_stage(last=si + 1 == len(stages))
         run = Run(inst, stages[: si + 1], incumbent, Bound(bounds[st], "counting"), budget, workers, seed,
                   packet_scale=1000.0 / wmax if wmax > 0 else 1.0, caps=dict(caps), info=info, notes=notes,
-                  trust_solver=si == 0 or reports[0].status == "OPTIMAL", say=say)
+                  trust_solver=si == 0 or reports[0].status == "OPTIMAL", say=say,
+                  global_start=start is not None and "global" in OBJECTIVES[start.objective])
         if si == 0 and inherited is not None:
             reports.append(inherited)
             caps[st] = run.value()

@@ -34,7 +34,9 @@ class Run:
     """What the stages share within one lexicographic stage. `objectives`: the stages so far,
     this one last; `caps`: the values the earlier stages reached (kept as upper limits);
     `info`: figures for summary.json `lower_bounds`; `trust_solver`: the full model's bound
-    is valid for this stage (the earlier stages were proven optimal)."""
+    is valid for this stage (the earlier stages were proven optimal); `global_start`: the
+    start is a global-routes mapping (a packets stage then skips its global-routes warm-up
+    and only improves on it)."""
 
     inst: Instance
     objectives: tuple[str, ...]
@@ -48,6 +50,7 @@ class Run:
     info: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     trust_solver: bool = True
+    global_start: bool = False  # the start mapping was optimised for global routes already
     status: str = "FEASIBLE"
     say: Callable[[str], None] = lambda _msg: None
 
@@ -175,14 +178,15 @@ def area_search(run: Run, use_colgen: bool) -> None:
 
 def lns_stage(run: Run, share: str | None) -> None:
     """LNS (lns.py) for `budget.seconds(share)` (the whole stage when None). A packets stage
-    spends `shares.packets_warm` of it on global routes first (from the area mapping the
-    packet search alone stalled: preset A 1,106 packets after 15 s and after 45 s, where
-    global-routes mappings have 1,081-1,127)."""
+    spends `shares.packets_warm` of it on global routes first unless it starts from a
+    global-routes mapping (from the area mapping the packet search alone stalled: preset A
+    1,106 packets after 15 s and after 45 s, where global-routes mappings have 1,081-1,127).
+    The LNS keeps no-worse moves only, so the result never has more packets than its start."""
     inst, budget, st = run.inst, run.budget, run.objective
     t_lns = budget.seconds(share) if share else budget.stage_left()
     det_share = getattr(budget.shares, share) if share else 1.0
     area_cap = run.caps.get("area")
-    if st == "packets":
+    if st == "packets" and not run.global_start:
         warm_share = budget.shares.packets_warm
         warm, det = lns(inst, run.incumbent.bins, ("global",), time_limit=t_lns * warm_share,
                         workers=run.workers, seed=_lns_seed(run), deterministic_limit=_times(budget.det(det_share), warm_share),
