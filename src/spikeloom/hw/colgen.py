@@ -27,8 +27,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
                       seeds: int | None = None, pricing_time: float = 20.0, smooth: float = 0.5,
                       target: float | Callable[[], float] | None = None,
                       on_bound: Callable[[float], None] | None = None,
-                      on_columns: Callable[[list[Column]], None] | None = None,
-                      duals_out: list[float] | None = None
+                      on_columns: Callable[[list[Column]], None] | None = None
                       ) -> tuple[float, dict[str, float], list[Column]]:
     """(valid lower bound on area, info, generated columns). Bound 0 when GLOP is missing.
 
@@ -44,9 +43,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     another process is still improving); `on_bound` sees every improved (rounded) bound,
     `on_columns` the columns once phase 1 is over. The start mapping's columns are kept
     out of the master (at a near-optimal start the master stays degenerate at the start's
-    value: preset A stuck at 17.0 for 25 s) and only returned with the others. `duals_out`,
-    when given, receives dual-feasible duals (pi / alpha at the best Farley point, or the
-    optimal LP duals): their sum is a valid bound, and block_bound.py combines them."""
+    value: preset A stuck at 17.0 for 25 s) and only returned with the others."""
     t_end = time.perf_counter() + time_limit
     types = inst.types
     g = reduce(math.gcd, (t.cost for t in types))
@@ -77,7 +74,6 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         return n_added
 
     best_lb = 0.0
-    best_farley = 0.0
     lp_value = math.inf
     iters = exact_calls = 0
     sep: list[float] | None = None  # phase 1 pricing point
@@ -127,17 +123,12 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         # k_max crossbars (no more than the start's area allows), each covering at most
         # its cost + excess of dual value
         lb_here = max(sum(pi) / alpha, sum(pi) - k_max * excess)
-        if duals_out is not None and sum(pi) / alpha > best_farley:
-            best_farley = sum(pi) / alpha
-            duals_out[:] = [x / alpha for x in pi]
         if lb_here > best_lb + 1e-9:
             best_lb, center = lb_here, pi
             if on_bound is not None:
                 on_bound(g * math.ceil(best_lb / g - 1e-6))
         if pi is pi_lp and not added and alpha <= 1.0 + 1e-6:  # LP optimal: bound = LP value
             best_lb = max(best_lb, lp_value)
-            if duals_out is not None:
-                duals_out[:] = [x / alpha for x in pi]
             proven_lp = True
             break
         if goal is not None and g * math.ceil(best_lb / g - 1e-6) >= goal():
