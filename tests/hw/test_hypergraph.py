@@ -9,7 +9,13 @@ import sys
 import pytest
 
 from spikeloom.errors import ConfigError
-from spikeloom.hw import check_mapping, map_network, parse_library, preset_network, synthetic_network
+from spikeloom.hw import (
+    check_mapping,
+    map_network,
+    parse_library,
+    preset_network,
+    synthetic_network,
+)
 from spikeloom.hw.instance import Instance
 
 

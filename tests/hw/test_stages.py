@@ -168,3 +168,32 @@ def test_packets_from_a_global_routes_mapping_never_get_worse():
     lexp = map_network(gw, lib, objective="area-then-packets", time_limit=3, workers=1, start=lexg)
     assert lexp.valid and lexp.area == lexg.area == area.area
     assert lexp.packets <= before + 1e-9
+
+
+def test_conflict_bound_against_enumeration_and_by_hand():
+    """Three neurons with pairwise 5 distinct sources never share a 4x4 crossbar: the
+    conflict bound says 3 crossbars (enumerated optimum), counting 2. On the small random
+    networks it never exceeds the enumerated optimum. On table2, ten neurons with the same
+    32 sources need 32-input crossbars with ten outputs (32x8 + 32x4 or three 32x4: 384
+    cells) and two with other 32-source sets one 32x4 (128) each."""
+    from spikeloom.hw import Graph
+    from spikeloom.hw.bounds import conflict_bound
+
+    ins = [f"i{k}" for k in range(1, 7)]
+    g = Graph(tuple(ins) + ("a", "b", "c"),
+              tuple((f"i{k}", n) for n, ks in (("a", (1, 2, 3)), ("b", (3, 4, 5)), ("c", (5, 6, 1))) for k in ks),
+              tuple(ins), name="tri")
+    inst = Instance(g, parse_library("homogeneous:4x4"), external_inputs=True)
+    assert conflict_bound(inst) == 48 and area_bound(inst) == 32
+    res = map_network(g, parse_library("homogeneous:4x4"), time_limit=5, workers=1, external_inputs=True)
+    assert (res.area, res.lower_bound, res.lower_bound_source, res.status) == (48, 48, "conflict", "OPTIMAL")
+    assert conflict_bound(Instance(g, parse_library("4x4,8x8"), external_inputs=True)) == 0  # 8x8 holds any two
+    for seed, opt in SMALL:
+        net = synthetic_network(9, 16, 4, seed=seed, locality=0.3)
+        assert conflict_bound(Instance(net, parse_library("homogeneous:4x4"))) <= 16 * opt
+    wide = [f"x{k}" for k in range(96)]
+    edges = [(wide[k], f"o{j}") for j in range(10) for k in range(32)]
+    edges += [(wide[32 + k], "p") for k in range(32)] + [(wide[64 + k], "q") for k in range(32)]
+    g2 = Graph(tuple(wide) + tuple(f"o{j}" for j in range(10)) + ("p", "q"), tuple(edges), tuple(wide), name="w")
+    inst2 = Instance(g2, parse_library("table2"), external_inputs=True)
+    assert conflict_bound(inst2) == 384 + 128 + 128

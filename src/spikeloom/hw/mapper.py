@@ -81,8 +81,9 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
             info.update(hg_info)
         m = inst.metrics(bins)
         for st in stages:
-            reports.append(StageReport(st, m[st], bounds[st], gap(m[st], bounds[st]),
-                                       "OPTIMAL" if m[st] <= bounds[st] else "HEURISTIC"))
+            b = _first_bound(bounds, st)
+            reports.append(StageReport(st, m[st], b.value, gap(m[st], b.value),
+                                       "OPTIMAL" if m[st] <= b.value else "HEURISTIC", b.source))
     else:
         bins, reports, history = _search(inst, stages, budget, bounds, workers, seed, full_model, use_colgen,
                                          start, start_method, info, notes, say)
@@ -124,7 +125,7 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
     caps: dict[str, float] = {}
     for si, st in enumerate(stages):
         budget.open_stage(last=si + 1 == len(stages))
-        run = Run(inst, stages[: si + 1], incumbent, Bound(bounds[st], "counting"), budget, workers, seed,
+        run = Run(inst, stages[: si + 1], incumbent, _first_bound(bounds, st), budget, workers, seed,
                   packet_scale=1000.0 / wmax if wmax > 0 else 1.0, caps=dict(caps), info=info, notes=notes,
                   trust_solver=si == 0 or reports[0].status == "OPTIMAL", say=say,
                   global_start=start is not None and "global" in OBJECTIVES[start.objective])
@@ -147,6 +148,15 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
         reports.append(run.report())
         caps[st] = run.value()
     return incumbent.bins, reports, tuple(incumbent.history)
+
+
+def _first_bound(bounds: dict[str, float], objective: str) -> Bound:
+    """The best bound known before the search (bounds.py): counting, or for area the
+    conflict bound where it is higher."""
+    bound = Bound(bounds[objective], "counting")
+    if objective == "area":
+        bound.raise_to(bounds.get("conflict_area", 0.0), "conflict")
+    return bound
 
 
 def _bins_of(inst: Instance, start: MappingResult) -> list[Bin]:
