@@ -147,9 +147,15 @@ def test_summary_names_its_bound_source():
     assert s["lower_bound_source"] in ("colgen", "cp-sat") and s["stages"][0]["lower_bound_source"] == s[
         "lower_bound_source"]
     assert s["lower_bounds"]["area"] == 48  # counting
+    assert s["gap_meaning"].endswith("so it is proven optimal.") and "area is 64 " in s["gap_meaning"]
     assert check_mapping(g, lib, res.mapping_dict()).valid
     mcc = map_network(g, lib, method="mcc", time_limit=1).summary_dict()
     assert mcc["lower_bound_source"] == "counting"
+    assert mcc["gap"] > 0 and mcc["gap_meaning"].endswith("so the mapping is loose.")
+    # no column generation, no full model: the counting bound (48) stays below every mapping (64+)
+    short = map_network(g, lib, time_limit=0.2, workers=1, use_colgen=False, full_model=False)
+    assert short.gap > 0 and short.lower_bound_source == "counting"
+    assert "likely the loose side" in short.gap_meaning()
 
 
 def test_packets_from_a_global_routes_mapping_never_get_worse():
