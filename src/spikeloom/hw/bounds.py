@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from spikeloom.hw.instance import Instance
 
@@ -69,7 +70,7 @@ def area_bound(inst: Instance, time_limit: float = 5.0) -> int:
     return math.ceil(sum(min(t.cost / t.outputs for t in types if t.inputs >= f) for f in inst.fanin))
 
 
-def conflict_bound(inst: Instance, starts: int = 32, max_groups: int = 4000) -> int:
+def conflict_bound(inst: Instance, starts: int = 32, time_limit: float = 2.0) -> int:
     """Area lower bound from neurons that cannot share a crossbar.
 
     Neurons with identical source sets form a group g (fan-in f_g, |g| neurons). Groups g, h
@@ -78,8 +79,9 @@ def conflict_bound(inst: Instance, starts: int = 32, max_groups: int = 4000) -> 
     of a clique K of pairwise conflicting groups are therefore disjoint, and those holding
     g cost at least val_g, the cheapest multiset of sizes with >= f_g inputs and >= |g|
     outputs in total (counts relaxed). So area >= sum over K of val_g. K is grown
-    greedily (highest val first) from each of the `starts` most valuable groups; 0 when no
-    two neurons can conflict or there are more than `max_groups` groups."""
+    greedily (highest val first) from each of the `starts` most valuable groups while
+    `time_limit` s last (the first clique is always finished); 0 when no two neurons can
+    conflict."""
     avail = [t for t in inst.types if t.count is None or t.count > 0]
     a2 = max((t.inputs for t in avail if t.outputs >= 2), default=0)
     if 2 * max(inst.fanin, default=0) <= a2:
@@ -87,14 +89,15 @@ def conflict_bound(inst: Instance, starts: int = 32, max_groups: int = 4000) -> 
     groups: dict[tuple[int, ...], int] = {}
     for ss in inst.src:
         groups[ss] = groups.get(ss, 0) + 1
-    if len(groups) > max_groups:
-        return 0
     keys = list(groups)
     sets = [frozenset(k) for k in keys]
     val = [_cover_cost(groups[k], [t for t in avail if t.inputs >= len(k)]) for k in keys]
     order = sorted(range(len(keys)), key=lambda i: -val[i])
     best = 0
+    t_end = time.perf_counter() + time_limit
     for s0 in order[:starts]:
+        if best and time.perf_counter() > t_end:
+            break
         clique = [s0]
         for i in order:
             if i != s0 and all(len(sets[i] | sets[j]) > a2 for j in clique):
