@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="axon-sharing", choices=["axon-sharing", "mcc", "hypergraph"],
                         help="axon-sharing (our search), mcc (SpikeHard-style baseline) or hypergraph "
                              "(repaired Mt-KaHyPar partition, baseline; needs spikeloom[hypergraph])")
-    parser.add_argument("--start", default="construct", choices=["construct", "hypergraph", "best"],
+    parser.add_argument("--start", default="auto", choices=["auto", "construct", "hypergraph", "best"],
                         help="first mapping of the axon-sharing search: constructive heuristic, repaired "
-                             "hypergraph partition, or the better of both (default construct)")
+                             "hypergraph partition, the better of both, or auto (default: best above 1,500 "
+                             "neurons when spikeloom[hypergraph] is installed, else construct)")
     parser.add_argument("--objective", default="area", choices=list(OBJECTIVES))
     parser.add_argument("--profile", metavar="FILE",
                         help="per-neuron spike counts (JSON {id: count} or CSV id,count) for packets")

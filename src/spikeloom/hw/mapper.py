@@ -13,12 +13,14 @@ from spikeloom.hw.budget import SHARES, Budget, Shares
 from spikeloom.hw.checker import check_mapping
 from spikeloom.hw.crossbars import CrossbarLibrary
 from spikeloom.hw.graph import Graph
+from spikeloom.hw.hypergraph import available as hypergraph_available
 from spikeloom.hw.hypergraph import hypergraph_mapping
 from spikeloom.hw.incumbent import Bound, Incumbent, gap
 from spikeloom.hw.instance import OBJECTIVES, Bin, Instance
 from spikeloom.hw.lns import score
 from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
 from spikeloom.hw.stages import (
+    COLGEN_MAX_NEURONS,
     Run,
     area_search,
     construct,
@@ -29,7 +31,7 @@ from spikeloom.hw.stages import (
 )
 
 METHODS = ("axon-sharing", "mcc", "hypergraph")
-STARTS = ("construct", "hypergraph", "best")
+STARTS = ("auto", "construct", "hypergraph", "best")
 
 
 def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "area",
@@ -37,14 +39,15 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 seed: int = 0, deterministic_time: float | None = None,
                 external_inputs: bool = False, full_model: bool | None = None,
                 use_colgen: bool = True, start: MappingResult | None = None,
-                start_method: str = "construct", shares: Shares = SHARES, log: Callable[[str], None] | None = None) -> MappingResult:
+                start_method: str = "auto", shares: Shares = SHARES, log: Callable[[str], None] | None = None) -> MappingResult:
     """Map `graph` onto `library` minimising `objective` (see `OBJECTIVES`).
 
     `method` "axon-sharing" runs the stages of stages.py; "mcc" the SpikeHard-style
     baseline; "hypergraph" a repaired Mt-KaHyPar partition (baseline, extra `hypergraph`).
     `start_method`: the first mapping of the search, "construct" (constructive heuristic),
-    "hypergraph" (the repaired partition, for `shares.hypergraph` of the time) or "best"
-    (both; the better one). `time_limit` (s) bounds the whole run; `deterministic_time` optionally bounds
+    "hypergraph" (the repaired partition, for `shares.hypergraph` of the time), "best"
+    (both; the better one) or "auto" ("best" above COLGEN_MAX_NEURONS neurons when
+    mtkahypar is installed, else "construct"). `time_limit` (s) bounds the whole run; `deterministic_time` optionally bounds
     CP-SAT's deterministic time; `shares` splits the time between the stages (budget.py).
     `external_inputs` leaves the graph's inputs off the crossbars (their spikes arrive from
     outside). `full_model` None = when small enough. `start`: begin from an earlier
@@ -107,6 +110,8 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
         if stages[0] == "area" and start.stages and start.stages[0].objective == "area":
             inherited = start.stages[0]
     else:
+        if start_method == "auto":
+            start_method = "best" if inst.n > COLGEN_MAX_NEURONS and hypergraph_available() else "construct"
         bins = construct(inst, stages, seed) if start_method != "hypergraph" else None
         if start_method != "construct":
             hg = hypergraph_start(inst, budget, seed, workers, info)
