@@ -78,7 +78,7 @@ class MappingResult:
                 f"{self.lower_bound:g} ({src} bound)")
         if self.gap <= 1e-12:
             return head + ", so it is proven optimal."
-        head += f", so at most {self.gap:.1%} of it is in question"
+        head += f", so it is at most {self.gap:.1%} above the best possible"
         lp = self.lower_bounds.get("colgen_lp_value")
         if self.method != "axon-sharing":
             return head + f"; the {self.method} baseline does not search for less area, so the mapping is loose."
