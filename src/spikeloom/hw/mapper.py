@@ -101,9 +101,8 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
             start_method: str, info: dict[str, float], notes: list[str], say: Callable[[str], None]
             ) -> tuple[list[Bin], list[StageReport], tuple[tuple[float, float], ...]]:
     """The axon-sharing search: a start (given, constructed and/or a repaired hypergraph
-    partition, the better one), then per lexicographic stage
-    the area stages (area_search), LNS and the full CP-SAT model, each stopping once the
-    stage's bound is met."""
+    partition, the better one), then per lexicographic stage the area stages (area_search),
+    LNS and the full CP-SAT model, each stopping once the stage's bound is met."""
     inherited: StageReport | None = None
     if start is not None:
         bins = _bins_of(inst, start)
