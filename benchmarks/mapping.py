@@ -1,13 +1,24 @@
-"""Crossbar-mapping benchmark on presets A..E (figures for docs/results.md).
+"""Crossbar-mapping benchmark: presets A..E, fresh networks, real TENNLab networks
+(figures for docs/results.md).
 
-    python benchmarks/mapping.py [--area-time 60] [--table2-time 30] [--lex-time 15]
-                                 [--workers 2] [--large 0|N] [--large-time 300]
+    python benchmarks/mapping.py [--suite presets,fresh,tennlab] [--area-time 60]
+                                 [--table2-time 30] [--lex-time 15] [--workers 2]
+                                 [--fresh 10] [--real-time 300] [--tennlab-dir DIR]
+                                 [--large 0|N] [--large-time 300]
+
+Suites: `presets` (below); `fresh`: networks of the presets' sizes drawn with seeds
+FRESH_SEED + i, never used for tuning (area only, homogeneous 16x16, `--area-time`; mean
+and worst gap); `tennlab`: every network in `--tennlab-dir` (TENNLab JSON/.txt) on the
+smallest square crossbar that holds its widest neuron (area only, `--real-time`), next to
+MCC and the repaired hypergraph partition (`--method hypergraph`, when mtkahypar is
+installed). Every mapping is re-checked by the independent checker.
 
 Per preset: area with axon sharing vs the MCC baseline (homogeneous 16x16), table2 vs
 homogeneous, global routes after area-then-global-routes vs the area-only mapping,
 packets (seeded synthetic profile) after area-then-packets vs area-then-global-routes;
-both lexicographic runs start from the area-only mapping (same area, `--lex-time` each
-for their second stage). Solver times and gaps to the best lower bound, with where the
+area-then-global-routes starts from the area-only mapping and area-then-packets from the
+area-then-global-routes mapping (same area, `--lex-time` each for their second stage), so
+the packet figure is what the packet-aware search adds to the global-routes mapping. Solver times and gaps to the best lower bound, with where the
 bound comes from. The last line is a JSON object.
 """
 
@@ -17,16 +28,23 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from spikeloom.hw import (
     check_mapping,
+    load_network,
     map_network,
     parse_library,
     preset_network,
     synthetic_network,
 )
+from spikeloom.hw.hypergraph import available as hypergraph_available
+from spikeloom.hw.synthetic import PRESETS
+
+FRESH_SEED = 7_000  # fresh networks: seeds 7000.. (presets use 101-105, tests 0-21)
+TENNLAB_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tennlab"
 
 
 def profile(graph, seed: int) -> dict[str, float]:
@@ -41,13 +59,99 @@ def pct(a: float, b: float) -> float:
 
 
 def bound_source(r) -> str:
-    """Which bound the reported area bound is: counting (fan-in/outputs/axons), the
-    column-generation Farley bound, or CP-SAT's proven bound."""
-    b = r.lower_bounds
-    for key, name in (("area", "counting"), ("colgen_bound", "colgen"), ("solver_area", "cp-sat")):
-        if key in b and abs(b[key] - r.lower_bound) < 1e-6:
-            return name
-    return "other"
+    """Where the reported area bound comes from (summary.json `lower_bound_source`)."""
+    return r.lower_bound_source
+
+
+def checked(graph, library, r) -> bool:
+    """The mapping re-validated by the independent checker (and the mapper's own flag)."""
+    ext = r.external_inputs
+    return bool(r.valid and check_mapping(graph, library, r.mapping_dict(), external=ext).valid)
+
+
+def baseline_rows(graph, library, workers: int, hg_time: float) -> dict:
+    """MCC and, when mtkahypar is installed, the repaired hypergraph partition."""
+    mcc = map_network(graph, library, method="mcc", time_limit=1)
+    out = {"mcc_area": mcc.area, "mcc_crossbars": mcc.crossbars_used, "mcc_valid": checked(graph, library, mcc)}
+    if hypergraph_available():
+        hg = map_network(graph, library, method="hypergraph", time_limit=hg_time, workers=workers)
+        out.update({"hypergraph_area": hg.area, "hypergraph_crossbars": hg.crossbars_used,
+                    "hypergraph_valid": checked(graph, library, hg)})
+    return out
+
+
+def area_row(name: str, graph, library, time_limit: float, workers: int, hg_time: float, seed: int = 0) -> dict:
+    """One area-only mapping next to its baselines: area, bound (and its source), gap, less
+    area than MCC and than the hypergraph baseline, validity."""
+    t0 = time.perf_counter()
+    r = map_network(graph, library, objective="area", time_limit=time_limit, workers=workers, seed=seed)
+    wall = time.perf_counter() - t0
+    row = {"net": name, "nodes": len(graph.nodes), "edges": len(graph.edges), "max_fan_in": graph.max_fan_in,
+           "library": library.name, "area": r.area, "crossbars": r.crossbars_used, "lower_bound": r.lower_bound,
+           "lower_bound_source": r.lower_bound_source, "counting_lb": r.lower_bounds.get("area"),
+           "colgen_lb": r.lower_bounds.get("colgen_bound"), "gap": round(r.gap, 4), "status": r.status,
+           "seconds": round(wall, 1), "valid": checked(graph, library, r), "notes": list(r.notes)}
+    row.update(baseline_rows(graph, library, workers, hg_time))
+    row["less_vs_mcc_pct"] = round(pct(r.area, row["mcc_area"]), 1)
+    if "hypergraph_area" in row:
+        row["less_vs_hypergraph_pct"] = round(pct(r.area, row["hypergraph_area"]), 1)
+    row["valid"] = row["valid"] and row["mcc_valid"] and row.get("hypergraph_valid", True)
+    return row
+
+
+def print_area_row(row: dict) -> None:
+    hg = f"{row['hypergraph_crossbars']} ({row['less_vs_hypergraph_pct']}%)" if "hypergraph_area" in row else "-"
+    print(f"| {row['net']} | {row['nodes']} | {row['library']} | {row['crossbars']} | {row['lower_bound']:g} "
+          f"({row['lower_bound_source']}) | {row['gap']:.1%} | {row['mcc_crossbars']} ({row['less_vs_mcc_pct']}%) | "
+          f"{hg} | {row['seconds']} | {row['valid']} |", flush=True)
+
+
+AREA_HEADER = ("| net | nodes | library | ours xb | LB area (source) | gap | MCC xb (ours less) | "
+               "hypergraph xb (ours less) | s | valid |\n|" + "---|" * 10)
+
+
+def fresh_suite(args) -> dict:
+    """`--fresh` networks of the presets' sizes (cycling A..E), seeds FRESH_SEED + i."""
+    lib = parse_library("homogeneous:16x16")
+    keys = sorted(PRESETS)
+    rows = []
+    print(AREA_HEADER)
+    for i in range(args.fresh):
+        key = keys[i % len(keys)]
+        g = preset_network(key, seed=FRESH_SEED + i)
+        row = area_row(f"{key}-size seed {FRESH_SEED + i}", g, lib, args.area_time, args.workers, args.hg_time)
+        rows.append(row)
+        print_area_row(row)
+    gaps = [r["gap"] for r in rows]
+    return {"rows": rows, "mean_gap": round(statistics.mean(gaps), 4) if gaps else None,
+            "worst_gap": max(gaps, default=None), "within_5pct": sum(x <= 0.05 for x in gaps),
+            "all_valid": all(r["valid"] for r in rows),
+            "beats_hypergraph": all(r["area"] < r.get("hypergraph_area", float("inf")) for r in rows)}
+
+
+def square_library(fan_in: int):
+    """The smallest of 16x16, 32x32, 64x64, 128x128 that holds `fan_in` inputs."""
+    for size in (16, 32, 64, 128):
+        if size >= fan_in:
+            return parse_library(f"homogeneous:{size}x{size}")
+    raise SystemExit(f"fan-in {fan_in} above 128")
+
+
+def tennlab_suite(args) -> dict:
+    """Every TENNLab network (.json/.txt) in `--tennlab-dir` of at least `--min-nodes` nodes."""
+    rows = []
+    print(AREA_HEADER)
+    for path in sorted(Path(args.tennlab_dir).glob("*")):
+        if path.suffix not in (".json", ".txt"):
+            continue
+        g = load_network(path)
+        if len(g.nodes) < args.min_nodes:
+            continue
+        row = area_row(path.name, g, square_library(g.max_fan_in), args.real_time, args.workers, args.hg_time)
+        rows.append(row)
+        print_area_row(row)
+    return {"rows": rows, "all_valid": all(r["valid"] for r in rows),
+            "worst_gap": max((r["gap"] for r in rows), default=None)}
 
 
 def main() -> None:
@@ -57,9 +161,27 @@ def main() -> None:
     ap.add_argument("--lex-time", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--presets", default="ABCDE")
+    ap.add_argument("--suite", default="presets", help="comma-separated: presets, fresh, tennlab")
+    ap.add_argument("--fresh", type=int, default=10, help="fresh networks (suite fresh)")
+    ap.add_argument("--real-time", type=float, default=300.0, help="seconds per TENNLab network")
+    ap.add_argument("--hg-time", type=float, default=30.0, help="seconds for the hypergraph baseline")
+    ap.add_argument("--tennlab-dir", default=str(TENNLAB_DIR))
+    ap.add_argument("--min-nodes", type=int, default=100, help="TENNLab networks at least this large")
     ap.add_argument("--large", type=int, default=0, help="also map a synthetic network of N neurons")
     ap.add_argument("--large-time", type=float, default=300.0)
     args = ap.parse_args()
+    suites = [x for x in args.suite.split(",") if x]
+    unknown = set(suites) - {"presets", "fresh", "tennlab"}
+    if unknown:
+        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose presets, fresh, tennlab")
+    extra = {}
+    if "fresh" in suites:
+        extra["fresh"] = fresh_suite(args)
+        print(json.dumps({k: v for k, v in extra["fresh"].items() if k != "rows"}), flush=True)
+    if "tennlab" in suites:
+        extra["tennlab"] = tennlab_suite(args)
+    if "presets" not in suites:
+        args.presets = ""
     h16, t2 = parse_library("homogeneous:16x16"), parse_library("table2")
     rows = []
     print("| net | MCC xb | AS xb | LB xb | gap | less area vs MCC | table2 area | LB | gap | "
@@ -72,13 +194,13 @@ def main() -> None:
         mcc = map_network(g, h16, method="mcc", time_limit=1)
         area = map_network(g, h16, objective="area", time_limit=args.area_time, workers=args.workers)
         tab = map_network(g, t2, objective="area", time_limit=args.table2_time, workers=args.workers)
-        # both second stages start from the same area-only mapping (its area kept as the cap)
-        # with the same budget: global routes can only improve on it, and packets-optimised
-        # vs global-routes-optimised compares two objectives from one starting point
+        # the global-routes stage starts from the area-only mapping (its area kept as the cap),
+        # the packets stage from the global-routes mapping, each with the same budget
         lexg = map_network(gw, h16, objective="area-then-global-routes", time_limit=args.lex_time,
                            workers=args.workers, start=area)
+        # packets start from the global-routes mapping (same area): never more packets than it
         lexp = map_network(gw, h16, objective="area-then-packets", time_limit=args.lex_time,
-                           workers=args.workers, start=area)
+                           workers=args.workers, start=lexg)
         pk_routes = check_mapping(gw, h16, lexg.mapping_dict()).packets
         ok = all(r.valid for r in (mcc, area, tab, lexg, lexp))
         row = {
@@ -138,8 +260,8 @@ def main() -> None:
         "area_gap": rng_("area_gap"), "table2_gap": rng_("table2_gap"),
         "within_5pct_of_bound": sum(r["area_gap"] <= 0.05 for r in rows),
         "area_lb_sources": {r["preset"]: r["area_lb_source"] for r in rows},
-        "mean_area_gap": statistics.mean(r["area_gap"] for r in rows),
-        "all_valid": all(r["valid"] for r in rows), "large": large,
+        "mean_area_gap": statistics.mean(r["area_gap"] for r in rows) if rows else None,
+        "all_valid": all(r["valid"] for r in rows), "large": large, **extra,
         "settings": {"area_time": args.area_time, "table2_time": args.table2_time,
                      "lex_time": args.lex_time, "workers": args.workers},
     }

@@ -73,3 +73,17 @@ def test_hw_and_map_command_do_not_import_torch():
             "r = map_network(preset_network('E'), parse_library('homogeneous:16x16'), time_limit=1); "
             "assert r.valid; assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_tennlab_txt_too_wide_for_every_crossbar_is_one_line_exit_2(tmp_path, capsys, tennlab_dir):
+    """A real TENNLab network in a .txt file (as TENNLab keeps them) whose widest neurons
+    (fan-in 48) fit no crossbar of the library: one line naming a neuron, its fan-in and a
+    size that holds it; exit 2; nothing written."""
+    net = tmp_path / "dbscan.txt"
+    net.write_bytes((tennlab_dir / "dbscan_flat_full_18_18_3_4.json").read_bytes())
+    out = tmp_path / "out"
+    rc, err = _err(capsys, ["map", "--network", str(net), "--crossbars", "16x16,32x32",
+                            "--time-limit", "1", "--quiet", "--out", str(out)])
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: neuron ")
+    assert "32 inputs" in err[0] and "64x64" in err[0]
+    assert not (out / "summary.json").exists() and not (out / "mapping.json").exists()

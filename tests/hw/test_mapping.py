@@ -164,27 +164,27 @@ def test_second_stage_from_a_start_mapping_keeps_its_area_and_only_improves():
 
 def test_exact_pricing_bound_is_valid_on_small_instances():
     """The pricing's upper bound is never below the best set found by enumeration."""
-    from spikeloom.hw.colgen import _exact_pricing
+    from spikeloom.hw.pricing import exact_pricing
 
     g = synthetic_network(14, 30, 4, seed=3)
     inst = Instance(g, parse_library("homogeneous:4x4"))
     pi = [1.0 + (p % 3) for p in range(inst.n)]
     best = max(sum(pi[p] for p in s) for k in range(1, 5)
                for s in itertools.combinations(range(inst.n), k) if inst.fits(0, s))
-    col, ub = _exact_pricing(inst, 0, pi, 5.0, 1)
+    col, ub = exact_pricing(inst, 0, pi, 5.0, 1)
     assert col is not None and inst.fits(0, col)
     assert ub >= best - 1e-6 and abs(sum(pi[p] for p in col) - best) < 1e-6
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_exact_pricing_with_dominance_rows_finds_the_enumerated_optimum(seed):
-    """The dominance rows x_p <= x_q (colgen._dominance) never cut off the optimum: on small
+    """The dominance rows x_p <= x_q (pricing.dominance) never cut off the optimum: on small
     networks with input-free neurons, equal source sets and tied duals, the pricing value is
     the maximum found by enumerating every set, its bound is not below it, and the extra
     columns from SCIP's solution pool all fit."""
     import random
 
-    from spikeloom.hw.colgen import _dominance, _exact_pricing
+    from spikeloom.hw.pricing import dominance, exact_pricing
 
     g = synthetic_network(13, 24, 4, seed=seed)
     inst = Instance(g, parse_library("homogeneous:4x4"))
@@ -192,10 +192,10 @@ def test_exact_pricing_with_dominance_rows_finds_the_enumerated_optimum(seed):
     pi = [rng.choice([0.0, 0.5, 1.0, 1.0, 2.0, 3.5]) for _ in range(inst.n)]
     best = max(sum(pi[p] for p in s) for k in range(1, 5)
                for s in itertools.combinations(range(inst.n), k) if inst.fits(0, s))
-    rows = _dominance(inst, [p for p in range(inst.n) if pi[p] > 0], pi)
+    rows = dominance(inst, [p for p in range(inst.n) if pi[p] > 0], pi)
     assert rows or seed == 3  # exercised on every seed but 3
     pool: list[tuple[int, ...]] = []
-    col, ub = _exact_pricing(inst, 0, pi, 5.0, 1, pool)
+    col, ub = exact_pricing(inst, 0, pi, 5.0, 1, pool)
     assert col is not None and inst.fits(0, col)
     assert abs(sum(pi[p] for p in col) - best) < 1e-6
     assert best - 1e-6 <= ub <= best * (1 + 1e-3) + 1e-6

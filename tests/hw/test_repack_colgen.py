@@ -1,11 +1,11 @@
-"""Crossbar elimination (repack.py) and the stabilised column-generation bound (colgen.py)
-against optima computed independently by enumerating set partitions."""
+"""Crossbar elimination (repack.py), the stabilised column-generation bound (colgen.py) and
+price-and-dive (dive.py) against optima computed independently by enumerating set partitions."""
 
 from __future__ import annotations
 
 import pytest
 
-from spikeloom.hw import check_mapping, colgen, parse_library, preset_network, synthetic_network
+from spikeloom.hw import check_mapping, dive, parse_library, preset_network, synthetic_network
 from spikeloom.hw.bounds import area_bound
 from spikeloom.hw.colgen import colgen_area_bound
 from spikeloom.hw.heuristic import construct
@@ -101,16 +101,16 @@ def test_wide_fan_in_mapping_keeps_its_time_limit():
 def test_dive_alone_reaches_the_enumerated_optimum(seed, opt, monkeypatch):
     """Pure price-and-dive (no hand-over to CP-SAT: FINISH_NEURONS 0) from the column
     generation's columns finds the enumerated optimum, and nothing below it."""
-    monkeypatch.setattr(colgen, "FINISH_NEURONS", 0)
+    monkeypatch.setattr(dive, "FINISH_NEURONS", 0)
     g = synthetic_network(9, 16, 4, seed=seed, locality=0.3)
     lib = parse_library("homogeneous:4x4")
     inst = Instance(g, lib)
     _, _, cols = colgen_area_bound(inst, construct(inst), time_limit=5, workers=1)
-    bins = colgen.dive(inst, cols, 20, target=16 * opt)
+    bins = dive.dive(inst, cols, 20, target=16 * opt)
     assert bins is not None
     rep = check_mapping(g, lib, _mapping_dict(inst, bins))
     assert rep.valid and rep.area == 16 * opt
-    assert colgen.dive(inst, cols, 2, target=16 * (opt - 1)) is None
+    assert dive.dive(inst, cols, 2, target=16 * (opt - 1)) is None
 
 
 @pytest.fixture(scope="module")
@@ -130,22 +130,20 @@ def test_dive_hands_over_to_cp_sat_and_tabu_search(case120):
     """The dive fixes columns until 64 neurons are left, hands over, and reaches the
     column-generation bound 16 (a proven optimum, checked independently)."""
     g, lib, inst, _, lb, cols = case120
-    bins = colgen.dive(inst, cols, 60, target=lb)
+    bins = dive.dive(inst, cols, 60, target=lb)
     assert bins is not None
     rep = check_mapping(g, lib, _mapping_dict(inst, bins))
     assert rep.valid and rep.area == lb and rep.crossbars_used == 16
 
 
 def test_second_dive_in_a_child_process_reaches_the_bound(case120):
-    """The exploring dive that replaces a stalled elimination (mapper._background_dive):
+    """The exploring dive that replaces a stalled elimination (dive.background_dive):
     run in a forked child, its mapping comes back through the pipe at the bound, and the
     shared crossbar count the parent watches says 16."""
     import time
 
-    from spikeloom.hw.mapper import _background_dive
-
     g, lib, inst, start, lb, cols = case120
-    bg = _background_dive(inst, cols, start, lb, time.perf_counter() + 60, seed=1)
+    bg = dive.background_dive(inst, cols, start, lb, time.perf_counter() + 60, seed=1)
     bins = bg.result()
     assert bg.crossbars() == 16
     rep = check_mapping(g, lib, _mapping_dict(inst, bins))

@@ -24,8 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'spikeloom run' applies to fit a crossbar library; default: all)")
     parser.add_argument("--crossbars", default="homogeneous:16x16",
                         help="homogeneous:AxN, table2 (the paper's ten sizes) or a JSON/YAML file")
-    parser.add_argument("--method", default="axon-sharing", choices=["axon-sharing", "mcc"],
-                        help="axon-sharing (CP-SAT + LNS) or mcc (SpikeHard-style baseline)")
+    parser.add_argument("--method", default="axon-sharing", choices=["axon-sharing", "mcc", "hypergraph"],
+                        help="axon-sharing (our search), mcc (SpikeHard-style baseline) or hypergraph "
+                             "(repaired Mt-KaHyPar partition, baseline; needs spikeloom[hypergraph])")
+    parser.add_argument("--start", default="auto", choices=["auto", "construct", "hypergraph", "best"],
+                        help="first mapping of the axon-sharing search: constructive heuristic, repaired "
+                             "hypergraph partition, the better of both, or auto (default: best above 1,500 "
+                             "neurons when spikeloom[hypergraph] is installed, else construct)")
     parser.add_argument("--objective", default="area", choices=list(OBJECTIVES))
     parser.add_argument("--profile", metavar="FILE",
                         help="per-neuron spike counts (JSON {id: count} or CSV id,count) for packets")
@@ -97,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     say(args, f"mapping {graph.name}: {len(graph.nodes)} neurons, {len(graph.edges)} synapses, "
               f"max fan-in {graph.max_fan_in} onto {library.name} ({args.method}, {args.objective})")
     result = map_network(graph, library, objective=args.objective, method=args.method,
-                         time_limit=args.time_limit, workers=args.workers, seed=args.seed,
+                         time_limit=args.time_limit, workers=args.workers, seed=args.seed, start_method=args.start,
                          deterministic_time=args.deterministic_time,
                          external_inputs=args.external_inputs,
                          log=None if args.quiet else (lambda m: print(f"  {m}")))

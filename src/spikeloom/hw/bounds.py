@@ -7,11 +7,15 @@
 - area: the cheapest multiset of crossbar sizes meeting both demands (a tiny integer
   program over size counts, solved exactly).
 - global routes: of a placed source's ceil(d / N_max) axons at most one is local.
+- conflicts (`conflict_bound`): neurons whose sources together exceed the inputs of every
+  size with two or more outputs never share a crossbar, so a set of pairwise such neurons
+  pays for one crossbar each.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 from spikeloom.hw.instance import Instance
 
@@ -66,6 +70,52 @@ def area_bound(inst: Instance, time_limit: float = 5.0) -> int:
     return math.ceil(sum(min(t.cost / t.outputs for t in types if t.inputs >= f) for f in inst.fanin))
 
 
+def conflict_bound(inst: Instance, starts: int = 32, time_limit: float = 2.0) -> int:
+    """Area lower bound from neurons that cannot share a crossbar.
+
+    Neurons with identical source sets form a group g (fan-in f_g, |g| neurons). Groups g, h
+    conflict when |src_g | src_h| exceeds A2, the most inputs of any available size with at
+    least two outputs: no crossbar holds a neuron of each. The crossbars holding the groups
+    of a clique K of pairwise conflicting groups are therefore disjoint, and those holding
+    g cost at least val_g, the cheapest multiset of sizes with >= f_g inputs and >= |g|
+    outputs in total (counts relaxed). So area >= sum over K of val_g. K is grown
+    greedily (highest val first) from each of the `starts` most valuable groups while
+    `time_limit` s last (the first clique is always finished); 0 when no two neurons can
+    conflict."""
+    avail = [t for t in inst.types if t.count is None or t.count > 0]
+    a2 = max((t.inputs for t in avail if t.outputs >= 2), default=0)
+    if 2 * max(inst.fanin, default=0) <= a2:
+        return 0  # every pair fits one crossbar
+    groups: dict[tuple[int, ...], int] = {}
+    for ss in inst.src:
+        groups[ss] = groups.get(ss, 0) + 1
+    keys = list(groups)
+    sets = [frozenset(k) for k in keys]
+    val = [_cover_cost(groups[k], [t for t in avail if t.inputs >= len(k)]) for k in keys]
+    order = sorted(range(len(keys)), key=lambda i: -val[i])
+    best = 0
+    t_end = time.perf_counter() + time_limit
+    for s0 in order[:starts]:
+        if best and time.perf_counter() > t_end:
+            break
+        clique = [s0]
+        for i in order:
+            if i != s0 and all(len(sets[i] | sets[j]) > a2 for j in clique):
+                clique.append(i)
+        best = max(best, sum(val[i] for i in clique))
+    return best
+
+
+def _cover_cost(k: int, types: list) -> int:
+    """Cheapest multiset of `types` (unlimited counts) with at least `k` outputs in total."""
+    best = [0] + [0] * k
+    for i in range(1, k + 1):
+        best[i] = min(t.cost + best[max(0, i - t.outputs)] for t in types)
+    return best[k]
+
+
 def all_bounds(inst: Instance) -> dict[str, float]:
+    """Counting bounds per objective; "conflict_area" the conflict bound on area."""
     return {"area": area_bound(inst), "routes": routes_bound(inst),
-            "global": global_routes_bound(inst), "packets": packets_bound(inst)}
+            "global": global_routes_bound(inst), "packets": packets_bound(inst),
+            "conflict_area": conflict_bound(inst)}

@@ -18,23 +18,47 @@ def score(inst: Instance, bins: list[Bin], stages: tuple[str, ...]) -> tuple[flo
     return tuple(m[s] for s in stages)
 
 
-def _related(inst: Instance, bins: list[Bin], seed_bin: int, rng: random.Random) -> list[int]:
-    """Other crossbars ordered by how much they share with `seed_bin` (inputs or synapses)."""
+def _related(inst: Instance, bins: list[Bin], seed_bin: int, rng: random.Random,
+             spikes: bool = False) -> list[int]:
+    """Other crossbars ordered by how much they share with `seed_bin` (inputs or synapses).
+    With `spikes` (packet objective) a shared source counts by its spike count relative to
+    the mean (plus 1), so crossbars that could carry the busy sources' packets locally come
+    first."""
     home = {p: k for k, b in enumerate(bins) for p in b.neurons}
     ax = inst.axons(bins[seed_bin].neurons)
+    mean = (sum(inst.weight) / len(inst.weight)) if spikes and inst.weight and sum(inst.weight) > 0 else 0.0
     weight: dict[int, float] = {}
+
+    def w(v: int) -> float:
+        return 1.0 + inst.weight[v] / mean if mean > 0 else 1.0
+
     for v in ax:
         for p in inst.tgt[v]:
-            weight[home[p]] = weight.get(home[p], 0.0) + 1.0
+            weight[home[p]] = weight.get(home[p], 0.0) + w(v)
         pv = inst.pos_of_node[v]
         if pv >= 0:
-            weight[home[pv]] = weight.get(home[pv], 0.0) + 1.0
+            weight[home[pv]] = weight.get(home[pv], 0.0) + w(v)
     for p in bins[seed_bin].neurons:
-        for q in inst.tgt[inst.placed[p]]:
-            weight[home[q]] = weight.get(home[q], 0.0) + 1.0
+        v = inst.placed[p]
+        for q in inst.tgt[v]:
+            weight[home[q]] = weight.get(home[q], 0.0) + w(v)
     weight.pop(seed_bin, None)
     others = [k for k in range(len(bins)) if k != seed_bin]
     return sorted(others, key=lambda k: -(weight.get(k, 0.0) + rng.random() * 1.5))
+
+
+def _seed_bin(inst: Instance, bins: list[Bin], rng: random.Random, packets: bool) -> int:
+    """The crossbar a move starts from: for packets, often one drawn by its incoming global
+    packets (where the profiled objective is paid); otherwise often the emptiest (area);
+    else a random one."""
+    if packets and rng.random() < 0.5:
+        load = [inst.bin_metrics(b)[3] for b in bins]
+        if sum(load) > 0:
+            return rng.choices(range(len(bins)), weights=load)[0]
+    if rng.random() < 0.5:
+        return min(range(len(bins)), key=lambda k: (len(bins[k].neurons) / inst.types[bins[k].type].outputs,
+                                                    rng.random()))
+    return rng.randrange(len(bins))
 
 
 def lns(inst: Instance, bins: list[Bin], stages: tuple[str, ...], *, time_limit: float,
@@ -49,6 +73,7 @@ def lns(inst: Instance, bins: list[Bin], stages: tuple[str, ...], *, time_limit:
     det_used = 0.0
     cur = list(bins)
     tie = ("routes",) if stages == ("area",) else ()
+    packets = "packets" in stages  # packet-aware neighbourhoods
     full = stages + tie
     cur_score = score(inst, cur, full)
     size = 4  # crossbars freed per move
@@ -62,15 +87,10 @@ def lns(inst: Instance, bins: list[Bin], stages: tuple[str, ...], *, time_limit:
             break
         if len(cur) <= 1 and len(inst.types) == 1:
             break
-        # seed: often the emptiest crossbar (area), else a random one
-        if rng.random() < 0.5:
-            k0 = min(range(len(cur)), key=lambda k: (len(cur[k].neurons) / inst.types[cur[k].type].outputs,
-                                                     rng.random()))
-        else:
-            k0 = rng.randrange(len(cur))
+        k0 = _seed_bin(inst, cur, rng, packets)
         chosen = [k0]
         n_free = len(cur[k0].neurons)
-        for k in _related(inst, cur, k0, rng):
+        for k in _related(inst, cur, k0, rng, spikes=packets):
             if len(chosen) >= size or n_free + len(cur[k].neurons) > max_neurons:
                 break
             chosen.append(k)

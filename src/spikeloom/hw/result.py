@@ -23,17 +23,19 @@ class MappedCrossbar:
 
 @dataclass(frozen=True)
 class StageReport:
-    """One lexicographic stage: its objective, value reached, proven bound, status."""
+    """One lexicographic stage: its objective, value reached, proven bound, status, and
+    where the bound comes from (counting, colgen, lagrangian, cp-sat)."""
 
     objective: str
     value: float
     lower_bound: float
     gap: float
     status: str
+    bound_source: str = "counting"
 
     def to_dict(self) -> dict[str, Any]:
         return {"objective": self.objective, "value": self.value, "lower_bound": self.lower_bound,
-                "gap": self.gap, "status": self.status}
+                "lower_bound_source": self.bound_source, "gap": self.gap, "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,30 @@ class MappingResult:
     notes: tuple[str, ...] = ()
 
     @property
+    def lower_bound_source(self) -> str:
+        """Where `lower_bound` (the first stage's) comes from: counting, colgen, lagrangian, cp-sat."""
+        return self.stages[0].bound_source if self.stages else "counting"
+
+    def gap_meaning(self) -> str:
+        """One sentence: what the area gap means and which side is likely loose."""
+        src = self.lower_bound_source
+        head = (f"The mapping's area is {self.area:g} and no mapping can have less than "
+                f"{self.lower_bound:g} ({src} bound)")
+        if self.gap <= 1e-12:
+            return head + ", so it is proven optimal."
+        head += f", so it is at most {self.gap:.1%} above the best possible"
+        lp = self.lower_bounds.get("colgen_lp_value")
+        if self.method != "axon-sharing":
+            return head + f"; the {self.method} baseline does not search for less area, so the mapping is loose."
+        if src in ("counting", "conflict"):
+            return head + (f"; the {src} bound ignores how few neurons can share a crossbar's inputs, "
+                           "so the bound is likely the loose side.")
+        if lp is not None and self.lower_bounds.get("colgen_lp_proven"):
+            return head + (f"; the LP relaxation is solved ({lp:g}), so no LP bound can prove more: "
+                           "the mapping or the LP's integrality gap is the loose side.")
+        return head + "; the bound's search stopped before it converged, so both sides may be loose."
+
+    @property
     def assignment(self) -> dict[str, int]:
         return {n: xb.id for xb in self.crossbars for n in xb.neurons}
 
@@ -86,7 +112,8 @@ class MappingResult:
         if self.packets is not None:
             out["packets"] = self.packets
         out.update({
-            "lower_bound": self.lower_bound, "gap": self.gap, "status": self.status,
+            "lower_bound": self.lower_bound, "lower_bound_source": self.lower_bound_source, "gap": self.gap,
+            "gap_meaning": self.gap_meaning(), "status": self.status,
             "stages": [s.to_dict() for s in self.stages], "lower_bounds": dict(self.lower_bounds),
             "solver_seconds": round(self.solver_seconds, 3),
             "deterministic_time": round(self.deterministic_time, 3), "valid": self.valid,
