@@ -216,10 +216,9 @@ def mapping_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int,
             ["test accuracy before pruning (int8)", test_accuracy]]
     body = (f"<p>The SNN {esc(chosen['name'])} mapped with CP-SAT onto the <code>{esc(library.name)}</code> crossbar "
             "library, minimising area and then global routes (input spikes arrive from outside "
-            "the crossbars). Every mapping is re-checked by an independent validator. The gap is "
-            "(area - lower bound) / lower bound: a wide gap means the bound, the mapping or both "
-            "are loose; the bound's source is "
-            f"<code>{esc(str(summary.get('lower_bound_source', 'not recorded')))}</code>.</p>"
+            "the crossbars). Every mapping is re-checked by an independent validator. "
+            f"{esc(str(summary.get('gap_meaning', '')))} (lower bound from "
+            f"<code>{esc(str(summary.get('lower_bound_source', 'not recorded')))}</code>.)</p>"
             + table(["figure", "value"], rows))
     return (Section(f"Crossbar mapping of SNN {chosen['name']}", body, (("crossbar usage", figure),),
                     anchor="mapping"), summary)
