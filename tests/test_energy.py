@@ -29,15 +29,20 @@ def test_ann_macs_by_hand():
     assert fp.energy_pj_per_sample == pytest.approx(18 * 4.6)
 
 
-def test_snn_counts_from_known_spikes():
-    """4-3-2 SNN, identity-like weights; the input spikes are fixed by a 'direct' encoding of 0/1
-    pixels, so every spike is known: ACs = input spikes x 3 + hidden spikes x 2."""
+def _toy():
+    """4-3-2 SNN with identity-like weights and direct 0/1 inputs: every spike is known."""
     cfg = ModelConfig(topology=(4, 3, 2), timesteps=2, threshold=0.5, beta=1.0, encoding="direct")
     model = build_model(cfg).eval()
     with torch.no_grad():
         model.fcs[0].weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]))
         model.fcs[1].weight.copy_(torch.tensor([[1.0, 0, 0], [0, 0, 0]]))
-    x = torch.tensor([[1.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])
+    return model, cfg, torch.tensor([[1.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])
+
+
+def test_snn_counts_from_known_spikes():
+    """4-3-2 SNN, identity-like weights; the input spikes are fixed by a 'direct' encoding of 0/1
+    pixels, so every spike is known: ACs = input spikes x 3 + hidden spikes x 2."""
+    model, cfg, x = _toy()
     # sample 1: input spikes 3 per step -> 6; hidden: neurons 0 and 1 fire each step -> 4;
     #           output neuron 0 fires each step -> 2
     # sample 2: input 1 per step -> 2; hidden neuron 0 each step -> 2; output 0 each step -> 2
@@ -87,3 +92,21 @@ def test_bad_precision_and_missing_spikes():
         normalize_table({"MAC": 1, "ACC": 1}, "bf16")
     with pytest.raises(ConfigError, match="spike counts"):
         energy_from_counts((4, 3, 2), "snn", spikes_per_layer=[1.0])
+
+
+def test_energy_of_a_pruned_network_by_hand():
+    """4-3-2 SNN with direct 0/1 inputs; stored synapses leaving each neuron are counted."""
+    model, cfg, x = _toy()
+    dense = measure_energy(model, cfg, x)
+    sparse = measure_energy(model, cfg, x, synapses="nonzero")
+    # per-sample input spikes: pixel 0: 2, pixel 1: 1, pixel 3: 1; stored fan-out 1, 1, 0, 0
+    # hidden spikes: neuron 0: 2, neuron 1: 1; stored fan-out 1, 0, 0
+    assert [r["ops"] for r in sparse.per_layer] == [3.0, 2.0]
+    assert [r["synapses"] for r in sparse.per_layer] == [2.0, 1.0]
+    assert sparse.ops_per_sample == 5.0 and sparse.synapses == "nonzero"
+    assert dense.ops_per_sample == 18.0 and dense.synapses == "dense"
+    ann = measure_energy(build_model(cfg.replace(arch="ann")), cfg.replace(arch="ann"), x,
+                         synapses="dense")
+    assert ann.ops_per_sample == 4 * 3 + 3 * 2
+    with pytest.raises(ConfigError, match="synapse count"):
+        measure_energy(model, cfg, x, synapses="some")

@@ -14,7 +14,6 @@ from spikeloom.measure import (
     compare_accuracy,
     compare_paired,
     compare_strict,
-    measure_energy,
     validation_split,
 )
 from spikeloom.measure.compare import mcnemar_p
@@ -122,29 +121,6 @@ def test_paired_reliability_and_strict_rule_by_hand():
     assert one.verdict == "not distinguishable" and math.isinf(one.ci[0])
     assert compare_strict("accuracy", 0.90, 0.95, tolerance=0.06).verdict == "within tolerance"
     assert compare_strict("accuracy", 0.90, 0.95).verdict == "worse"
-
-
-def test_energy_of_a_pruned_network_by_hand():
-    """4-3-2 SNN with direct 0/1 inputs; stored synapses leaving each neuron are counted."""
-    cfg = ModelConfig(topology=(4, 3, 2), timesteps=2, threshold=0.5, beta=1.0, encoding="direct")
-    model = build_model(cfg).eval()
-    with torch.no_grad():
-        model.fcs[0].weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]]))
-        model.fcs[1].weight.copy_(torch.tensor([[1.0, 0, 0], [0, 0, 0]]))
-    x = torch.tensor([[1.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])
-    dense = measure_energy(model, cfg, x)
-    sparse = measure_energy(model, cfg, x, synapses="nonzero")
-    # per-sample input spikes: pixel 0: 2, pixel 1: 1, pixel 3: 1; stored fan-out 1, 1, 0, 0
-    # hidden spikes: neuron 0: 2, neuron 1: 1; stored fan-out 1, 0, 0
-    assert [r["ops"] for r in sparse.per_layer] == [3.0, 2.0]
-    assert [r["synapses"] for r in sparse.per_layer] == [2.0, 1.0]
-    assert sparse.ops_per_sample == 5.0 and sparse.synapses == "nonzero"
-    assert dense.ops_per_sample == 18.0 and dense.synapses == "dense"
-    ann = measure_energy(build_model(cfg.replace(arch="ann")), cfg.replace(arch="ann"), x,
-                         synapses="dense")
-    assert ann.ops_per_sample == 4 * 3 + 3 * 2
-    with pytest.raises(ConfigError, match="synapse count"):
-        measure_energy(model, cfg, x, synapses="some")
 
 
 def test_engines_by_name(digits):
