@@ -99,3 +99,12 @@ def test_run_checks_its_extras_before_anything(tmp_path, capsys, monkeypatch):
     assert not out.exists()
     assert main(["run", "--map-time-limit", "0", "--no-explain", "--out", str(out), "--quiet"]) == 2
     assert not out.exists()
+
+
+def test_encoding_override_runs_the_model_with_another_encoding(snn, tmp_path):
+    for enc in ("rate", "direct"):
+        assert main(["eval", "--model", str(snn), "--encoding", enc, "--out", str(tmp_path / enc),
+                     "--quiet"]) == 0
+    rate, direct = (json.loads((tmp_path / e / "summary.json").read_text()) for e in ("rate", "direct"))
+    assert rate["model_config"]["encoding"] == "rate" and direct["model_config"]["encoding"] == "direct"
+    assert rate["accuracy"] != direct["accuracy"]

@@ -143,6 +143,9 @@ def add_checkpoint_inputs(parser: argparse.ArgumentParser, fault_seed: bool = Fa
                             help="measure on the test split (default) or on the validation split "
                                  "that selection used (carved with --val-fraction and --seed)")
         add_val_fraction(parser)
+    parser.add_argument("--encoding", choices=("rate", "latency", "direct"), default=None,
+                        help="input encoding to run the model with (default: the checkpoint's; "
+                             "a NIR graph does not say how inputs were encoded)")
     add_samples(parser)
     add_seed(parser, default=None, eval_seed=True, fault_seed=fault_seed)
     add_device(parser)
@@ -157,6 +160,10 @@ def load_checkpoint_inputs(args: argparse.Namespace, path: str | None = None) ->
     from spikeloom.train import check_fits  # noqa: PLC0415
 
     ckpt = load_checkpoint(path or args.model)
+    if getattr(args, "encoding", None):
+        import dataclasses  # noqa: PLC0415
+
+        ckpt = dataclasses.replace(ckpt, model_config=ckpt.model_config.replace(encoding=args.encoding))
     data = load_dataset(args.dataset or ckpt.train_config.dataset, args.data_dir)
     check_fits(ckpt.model_config, data)
     seeds = resolve_seeds(args, ckpt.train_config.seed)
