@@ -1,0 +1,101 @@
+"""The non-BPTT ways `spikeloom train --method ...` gets an SNN: conversion, STDP, evolution.
+
+Each method has its own flag group and its own run function; all write DIR/model.pt (an
+ordinary spikeloom checkpoint) and DIR/summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from spikeloom.cli.common import say, show_progress
+from spikeloom.errors import ConfigError
+from spikeloom.io import prepare_out_dir, write_summary
+
+METHODS = ("bptt", "convert", "stdp", "evolve")
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+
+
+def add_method_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", choices=METHODS, default="bptt",
+                   help="bptt: surrogate-gradient training (default); convert: ANN-to-SNN weight "
+                        "conversion; stdp: unsupervised Diehl & Cook STDP; evolve: EONS-like evolution")
+    g = p.add_argument_group("--method convert")
+    g.add_argument("--ann", metavar="CHECKPOINT",
+                   help="ANN checkpoint to convert (default: train the ANN of --topology first, "
+                        "with --epochs/--lr/--batch-size, saved as DIR/ann.pt)")
+    g.add_argument("--norm", choices=("max", "percentile"), default="percentile",
+                   help="data-based normalisation of each layer (default percentile)")
+    g.add_argument("--percentile", type=float, default=99.9,
+                   help="percentile of the activations for --norm percentile (default 99.9)")
+    g.add_argument("--norm-samples", type=int, default=10000,
+                   help="training samples the activation statistics use (default 10000)")
+    g.add_argument("--neuron", choices=("if", "lif"), default="if",
+                   help="if: beta = 1 (default); lif: keep --beta")
+    g.add_argument("--curve", type=_int_list, default=(1, 2, 4, 8, 16, 32, 64, 128),
+                   help="timesteps of the accuracy-vs-T curve (default 1,2,4,...,128)")
+
+
+def run_method(args: argparse.Namespace) -> int:
+    if args.method == "convert":
+        return _run_convert(args)
+    raise ConfigError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
+    from spikeloom.data import load_dataset  # noqa: PLC0415
+    from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
+    from spikeloom.spec import TrainConfig  # noqa: PLC0415
+    from spikeloom.train import check_fits, default_device, fit  # noqa: PLC0415
+    from spikeloom.train.convert import ConvertConfig, convert, load_ann, plot_curve, snn_config  # noqa: PLC0415
+
+    base = model_config_from(args)
+    if args.neuron == "if":
+        base = base.replace(beta=1.0)
+    cc = ConvertConfig(norm=args.norm, percentile=args.percentile, norm_samples=args.norm_samples,
+                       curve=args.curve)
+    tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+                       lr=args.lr, seed=args.seed, train_subset=args.train_subset,
+                       lr_schedule=args.lr_schedule)
+    ann_ckpt = load_ann(args.ann) if args.ann else None
+    ann_cfg = ann_ckpt.model_config if ann_ckpt else base.replace(arch="ann")
+    snn_config(ann_cfg, base)  # bad encodings fail before any data is read or trained
+    data = load_dataset(args.dataset, args.data_dir)
+    check_fits(ann_cfg, data)
+    out = prepare_out_dir(args.out)
+    device = default_device()
+    if ann_ckpt is None:
+        ann_path = Path(out) / "ann.pt"
+        if args.fresh:
+            ann_path.unlink(missing_ok=True)
+        trained = fit(ann_cfg, tcfg, data, ann_path, progress=show_progress(args),
+                      log=lambda s: say(args, s))
+        ann_ckpt, ann_source = trained.checkpoint, str(ann_path)
+    else:
+        tcfg = tcfg.replace(epochs=ann_ckpt.train_config.epochs)
+        ann_source = str(args.ann)
+    result = convert(ann_ckpt, base, tcfg, cc, data, device)
+    path = save_checkpoint(Path(out) / "model.pt", result.checkpoint)
+    cfg = result.checkpoint.model_config
+    png = plot_curve(Path(out) / "accuracy_vs_T.png", result.curve, result.ann_accuracy,
+                     f"{cfg.name} converted ({cc.norm}) on {data.name}")
+    write_summary(out, {
+        "method": "convert", "test_accuracy": result.test_accuracy,
+        "ann_test_accuracy": result.ann_accuracy, "ann": ann_source,
+        "topology": "-".join(map(str, cfg.topology)), "timesteps": cfg.timesteps,
+        "threshold": cfg.threshold, "beta": cfg.beta, "seed": tcfg.seed, "dataset": data.name,
+        "scales": list(result.scales), "convert_seconds": result.convert_seconds,
+        "accuracy_vs_T": [{"timesteps": t, "test_accuracy": a} for t, a in result.curve],
+        "convert_config": cc.to_dict(), "model_config": cfg.to_dict(),
+        "train_config": tcfg.to_dict(), "checkpoint": str(path), "figure": str(png)})
+    say(args, f"{cfg.name} converted from {ann_source} on {data.name}: test accuracy "
+              f"{result.test_accuracy:.4f} (ANN {result.ann_accuracy:.4f}) -> {path}")
+    return 0
