@@ -41,11 +41,28 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
                    help="if: beta = 1 (default); lif: keep --beta")
     g.add_argument("--curve", type=_int_list, default=(1, 2, 4, 8, 16, 32, 64, 128),
                    help="timesteps of the accuracy-vs-T curve (default 1,2,4,...,128)")
+    g = p.add_argument_group("--method stdp (topology D-N-C: N excitatory neurons, C classes)")
+    g.add_argument("--stdp-threshold", type=float, default=5.0,
+                   help="initial firing threshold, in input-current units (default 5)")
+    g.add_argument("--theta-plus", type=float, default=0.1,
+                   help="adaptive threshold increase per spike (default 0.1)")
+    g.add_argument("--eta-post", type=float, default=0.005, help="potentiation rate (default 0.005)")
+    g.add_argument("--eta-pre", type=float, default=0.0005, help="depression rate (default 0.0005)")
+    g.add_argument("--tau-pre", type=float, default=4.0, help="pre-synaptic trace time constant, steps (default 4)")
+    g.add_argument("--tau-post", type=float, default=4.0, help="post-synaptic trace time constant, steps (default 4)")
+    g.add_argument("--inhibition", type=float, default=20.0,
+                   help="lateral inhibition: membrane drop of the other neurons on a spike (default 20)")
+    g.add_argument("--weight-norm", type=float, default=None,
+                   help="sum of each neuron's incoming weights (default 1 / mean pixel intensity)")
+    g.add_argument("--label-samples", type=int, default=None,
+                   help="training samples used to label the neurons (default all)")
 
 
 def run_method(args: argparse.Namespace) -> int:
     if args.method == "convert":
         return _run_convert(args)
+    if args.method == "stdp":
+        return _run_stdp(args)
     raise ConfigError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
 
 
@@ -98,4 +115,43 @@ def _run_convert(args: argparse.Namespace) -> int:
         "train_config": tcfg.to_dict(), "checkpoint": str(path), "figure": str(png)})
     say(args, f"{cfg.name} converted from {ann_source} on {data.name}: test accuracy "
               f"{result.test_accuracy:.4f} (ANN {result.ann_accuracy:.4f}) -> {path}")
+    return 0
+
+
+def _run_stdp(args: argparse.Namespace) -> int:
+    from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
+    from spikeloom.data import load_dataset  # noqa: PLC0415
+    from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
+    from spikeloom.spec import TrainConfig  # noqa: PLC0415
+    from spikeloom.train import default_device  # noqa: PLC0415
+    from spikeloom.train.stdp import StdpConfig, check_stdp_topology, train_stdp  # noqa: PLC0415
+
+    cfg = model_config_from(args)
+    check_stdp_topology(cfg)
+    sc = StdpConfig(threshold=args.stdp_threshold, theta_plus=args.theta_plus, tau_pre=args.tau_pre,
+                    tau_post=args.tau_post, eta_post=args.eta_post, eta_pre=args.eta_pre,
+                    norm=args.weight_norm, inhibition=args.inhibition)
+    if args.label_samples is not None and args.label_samples < 1:
+        raise ConfigError(f"--label-samples {args.label_samples} must be >= 1")
+    tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+                       lr=args.lr, seed=args.seed, train_subset=args.train_subset)
+    data = load_dataset(args.dataset, args.data_dir)
+    out = prepare_out_dir(args.out)
+    device = default_device()
+    result = train_stdp(cfg, tcfg, sc, data, device, log=lambda s: say(args, s),
+                        label_samples=args.label_samples)
+    path = save_checkpoint(Path(out) / "model.pt", result.checkpoint)
+    m = result.checkpoint.model_config
+    write_summary(out, {
+        "method": "stdp", "test_accuracy": result.test_accuracy,
+        "wta_test_accuracy": result.wta_test_accuracy, "train_seconds": result.train_seconds,
+        "topology": "-".join(map(str, m.topology)), "timesteps": m.timesteps, "seed": tcfg.seed,
+        "dataset": data.name, "device": str(device), "epochs": tcfg.epochs,
+        "spikes_per_sample": result.checkpoint.metrics["spikes_per_sample"],
+        "readout": "vote (linear layer 1/n_c, membrane readout)",
+        "stdp_config": sc.to_dict(), "model_config": m.to_dict(), "train_config": tcfg.to_dict(),
+        "checkpoint": str(path)})
+    say(args, f"STDP {m.topology[1]} excitatory neurons on {data.name}: test accuracy "
+              f"{result.test_accuracy:.4f} exported (vote with inhibition {result.wta_test_accuracy:.4f}), "
+              f"trained in {result.train_seconds:.1f} s on {device} -> {path}")
     return 0
