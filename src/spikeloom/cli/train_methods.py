@@ -56,6 +56,21 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
                    help="sum of each neuron's incoming weights (default 1 / mean pixel intensity)")
     g.add_argument("--label-samples", type=int, default=None,
                    help="training samples used to label the neurons (default all)")
+    g = p.add_argument_group("--method evolve (topology D-H-C; H grows and shrinks)")
+    g.add_argument("--population", type=int, default=24, help="genomes per generation (default 24)")
+    g.add_argument("--generations", type=int, default=30, help="generations (default 30)")
+    g.add_argument("--tournament", type=int, default=3, help="tournament size (default 3)")
+    g.add_argument("--elite", type=int, default=1, help="best genomes kept unchanged (default 1)")
+    g.add_argument("--crossover", type=float, default=0.5, help="probability of two parents (default 0.5)")
+    g.add_argument("--mutations", type=int, default=3, help="mutation operators per child (default 3)")
+    g.add_argument("--size-penalty", type=float, default=1e-4,
+                   help="fitness cost per synapse (default 1e-4)")
+    g.add_argument("--init-hidden", type=int, default=10, help="hidden neurons at start (default 10)")
+    g.add_argument("--max-hidden", type=int, default=64, help="hidden neurons at most (default 64)")
+    g.add_argument("--fan-in", type=int, default=12, help="input synapses of a new neuron (default 12)")
+    g.add_argument("--fitness-samples", type=int, default=600,
+                   help="training samples the fitness is measured on (default 600)")
+    g.add_argument("--workers", type=int, default=2, help="evaluation processes (default 2)")
 
 
 def run_method(args: argparse.Namespace) -> int:
@@ -63,6 +78,8 @@ def run_method(args: argparse.Namespace) -> int:
         return _run_convert(args)
     if args.method == "stdp":
         return _run_stdp(args)
+    if args.method == "evolve":
+        return _run_evolve(args)
     raise ConfigError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
 
 
@@ -154,4 +171,50 @@ def _run_stdp(args: argparse.Namespace) -> int:
     say(args, f"STDP {m.topology[1]} excitatory neurons on {data.name}: test accuracy "
               f"{result.test_accuracy:.4f} exported (vote with inhibition {result.wta_test_accuracy:.4f}), "
               f"trained in {result.train_seconds:.1f} s on {device} -> {path}")
+    return 0
+
+
+def _run_evolve(args: argparse.Namespace) -> int:
+    from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
+    from spikeloom.data import load_dataset  # noqa: PLC0415
+    from spikeloom.io import atomic_write_json  # noqa: PLC0415
+    from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
+    from spikeloom.spec import TrainConfig  # noqa: PLC0415
+    from spikeloom.train import evaluate  # noqa: PLC0415
+    from spikeloom.train.evolve import EvolveConfig, evolve, export, tennlab_json  # noqa: PLC0415
+
+    ec = EvolveConfig(population=args.population, generations=args.generations,
+                      tournament=args.tournament, elite=args.elite, crossover=args.crossover,
+                      mutations=args.mutations, size_penalty=args.size_penalty,
+                      init_hidden=args.init_hidden, max_hidden=args.max_hidden, fan_in=args.fan_in,
+                      fitness_samples=args.fitness_samples, workers=args.workers)
+    base = model_config_from(args).replace(threshold=1.0, readout="count", bias=False,
+                                           learn_beta=False, learn_threshold=False)
+    if len(base.topology) != 3:
+        raise ConfigError("--method evolve evolves one hidden population: give --topology D-H-C, "
+                          "e.g. 64-10-10 (the hidden size then evolves)")
+    tcfg = TrainConfig(dataset=args.dataset, epochs=args.generations, seed=args.seed)
+    data = load_dataset(args.dataset, args.data_dir)
+    out = prepare_out_dir(args.out)
+    state_path = Path(out) / "evolve_state.pt"
+    if args.fresh:
+        state_path.unlink(missing_ok=True)
+    run = evolve(base, ec, data, args.seed, state_path, log=lambda s: say(args, s))
+    best = run.population[run.best]
+    ckpt = export(best, base, tcfg, ec)
+    acc = evaluate(ckpt.build(), ckpt.model_config, data.x_test, data.y_test, seed=args.seed)
+    ckpt.metrics.update(test_accuracy=acc, fitness=run.scores[run.best][0],
+                        fitness_accuracy=run.scores[run.best][1], train_seconds=run.seconds)
+    path = save_checkpoint(Path(out) / "model.pt", ckpt)
+    net = atomic_write_json(Path(out) / "network.json", tennlab_json(best, ckpt.model_config))
+    m = ckpt.model_config
+    write_summary(out, {
+        "method": "evolve", "test_accuracy": acc, "fitness": run.scores[run.best][0],
+        "fitness_accuracy": run.scores[run.best][1], "hidden": best.hidden, "synapses": best.synapses,
+        "topology": "-".join(map(str, m.topology)), "timesteps": m.timesteps, "seed": args.seed,
+        "dataset": data.name, "generations": run.generation, "train_seconds": run.seconds,
+        "history": run.history, "evolve_config": ec.to_dict(), "model_config": m.to_dict(),
+        "checkpoint": str(path), "tennlab_json": str(net)})
+    say(args, f"evolved {m.topology[1]} hidden neurons, {best.synapses} synapses on {data.name}: test "
+              f"accuracy {acc:.4f} (fitness {run.scores[run.best][0]:.4f}) in {run.seconds:.1f} s -> {path}")
     return 0
