@@ -13,7 +13,9 @@ topology D-N-C). Per timestep t, for every sample of a batch independently:
     theta  += theta_plus * sum_b(s_post)                                     (adaptive threshold)
 
 then W is clipped to [0, w_max]; after each batch every neuron's incoming weights are
-rescaled to sum to `norm` (weight normalisation). States reset between presentations.
+rescaled to sum to `norm` (weight normalisation) and theta decays by exp(-B / tau_theta), so
+theta settles where a neuron fires theta / (theta_plus tau_theta) times per sample.
+States reset between presentations.
 
 After training each neuron is labelled with the class it responds to most (mean spike count
 per class on training data) and a sample is classified by vote: the class whose neurons spike
@@ -55,7 +57,8 @@ class StdpConfig(Spec):
     per spike; tau_pre / tau_post: trace time constants in steps; eta_post / eta_pre:
     potentiation / depression rates; norm: sum of each neuron's incoming weights
     (None = 1 / mean pixel intensity, so the mean input current per step starts near 1);
-    inhibition: membrane drop of the losers when a neuron spikes.
+    inhibition: membrane drop of the losers when a neuron spikes; tau_theta: decay time
+    constant of theta, in presented samples (theta *= exp(-B / tau_theta) after a batch of B).
     """
 
     threshold: float = 5.0
@@ -67,9 +70,10 @@ class StdpConfig(Spec):
     w_max: float = 1.0
     norm: float | None = None
     inhibition: float = 20.0
+    tau_theta: float = 5000.0
 
     def __post_init__(self) -> None:
-        for name in ("threshold", "tau_pre", "tau_post", "w_max"):
+        for name in ("threshold", "tau_pre", "tau_post", "w_max", "tau_theta"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"STDP {name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
         for name in ("theta_plus", "eta_post", "eta_pre", "inhibition"):
@@ -208,6 +212,7 @@ def train_stdp(cfg: ModelConfig, tcfg: TrainConfig, sc: StdpConfig, data: Datase
             xb = x_train[order[start:start + tcfg.batch_size]].to(device)
             present(xb, st, cfg, sc, encode_gen, learn=True)
             normalise(st.weight, norm)
+            st.theta.mul_(math.exp(-len(xb) / sc.tau_theta))
         if log:
             log(f"stdp epoch {epoch + 1}/{tcfg.epochs}: mean theta {float(st.theta.mean()):.3f}")
     seconds = time.perf_counter() - t0
