@@ -35,7 +35,10 @@ def main() -> None:
     ap.add_argument("--fashion-epochs", type=int, default=1)
     ap.add_argument("--label-samples", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (default 1: small matmuls on a shared machine)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     device = default_device()
     runs = [("digits", args.digits_epochs, None)]
     try:

@@ -52,6 +52,8 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tau-post", type=float, default=4.0, help="post-synaptic trace time constant, steps (default 4)")
     g.add_argument("--inhibition", type=float, default=20.0,
                    help="lateral inhibition: membrane drop of the other neurons on a spike (default 20)")
+    g.add_argument("--tau-theta", type=float, default=5000.0,
+                   help="decay time constant of the adaptive thresholds, in samples (default 5000)")
     g.add_argument("--weight-norm", type=float, default=None,
                    help="sum of each neuron's incoming weights (default 1 / mean pixel intensity)")
     g.add_argument("--label-samples", type=int, default=None,
@@ -147,7 +149,7 @@ def _run_stdp(args: argparse.Namespace) -> int:
     check_stdp_topology(cfg)
     sc = StdpConfig(threshold=args.stdp_threshold, theta_plus=args.theta_plus, tau_pre=args.tau_pre,
                     tau_post=args.tau_post, eta_post=args.eta_post, eta_pre=args.eta_pre,
-                    norm=args.weight_norm, inhibition=args.inhibition)
+                    norm=args.weight_norm, inhibition=args.inhibition, tau_theta=args.tau_theta)
     if args.label_samples is not None and args.label_samples < 1:
         raise ConfigError(f"--label-samples {args.label_samples} must be >= 1")
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,

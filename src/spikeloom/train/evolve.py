@@ -16,7 +16,7 @@ perturb weight, perturb threshold. All random choices come from one seeded numpy
 in the parent process, so a run is reproducible whatever the number of workers, and
 resumable from `evolve_state.pt` after any generation.
 
-fitness = accuracy on a fixed, pre-encoded fitness set (from the training split)
+fitness = accuracy (ties split) on a fixed, pre-encoded fitness set (training split)
           - size_penalty * (number of synapses)
 """
 
@@ -212,12 +212,14 @@ def _init_worker(inputs: torch.Tensor, labels: torch.Tensor, base: dict, penalty
 @torch.no_grad()
 def fitness(g: Genome, inputs: torch.Tensor, labels: torch.Tensor, base: ModelConfig,
             penalty: float) -> tuple[float, float]:
-    """(fitness, accuracy) on pre-encoded inputs [T, S, D]. Ties (all-zero counts) count wrong."""
+    """(fitness, accuracy) on pre-encoded inputs [T, S, D]. A sample whose label is among k
+    tied top counts scores 1/k (the expected accuracy of a random tie-break), so silent
+    outputs score chance, not the lowest class index."""
     _, model = genome_model(g, base)
     out = model(inputs)
-    top = out.max(1).values
-    correct = (out.argmax(1) == labels) & ((out == top.unsqueeze(1)).sum(1) == 1)
-    acc = float(correct.float().mean())
+    top = out == out.max(1, keepdim=True).values
+    score = top.gather(1, labels.view(-1, 1)).squeeze(1).float() / top.sum(1).float()
+    acc = float(score.mean())
     return acc - penalty * g.synapses, acc
 
 
