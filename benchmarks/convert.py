@@ -26,9 +26,10 @@ from torch import nn
 
 from spikeloom.data import load_dataset
 from spikeloom.errors import DataError
+from spikeloom.measure import evaluate
 from spikeloom.snn import build_model, load_checkpoint
 from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train import evaluate, fit
+from spikeloom.train import fit
 from spikeloom.train.convert import ConvertConfig, build_snn, layer_scales
 
 

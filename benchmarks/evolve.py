@@ -19,8 +19,8 @@ import time
 import torch
 
 from spikeloom.data import load_dataset
+from spikeloom.measure import evaluate
 from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train import evaluate
 from spikeloom.train.evolve import EvolveConfig, evolve, export
 
 

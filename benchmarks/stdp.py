@@ -21,8 +21,8 @@ import torch
 
 from spikeloom.data import load_dataset
 from spikeloom.errors import DataError
+from spikeloom.measure import resolve_device
 from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train import default_device
 from spikeloom.train.stdp import StdpConfig, train_stdp
 
 
@@ -39,7 +39,7 @@ def main() -> None:
                     help="torch CPU threads (default 1: small matmuls on a shared machine)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    device = default_device()
+    device = resolve_device()
     runs = [("digits", args.digits_epochs, None)]
     try:
         load_dataset("fashion-mnist")

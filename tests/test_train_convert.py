@@ -139,7 +139,7 @@ def test_bad_anns_are_refused(tmp_path, capsys):
 
 def test_cli_convert_then_eval(tmp_path):
     out = tmp_path / "c"
-    rc = main(["train", "--method", "convert", "--topology", "64-16-10", "--epochs", "2",
+    rc = main(["train", "--method", "convert", "--topology", "64-16-10", "--epochs", "4", "--train-subset", "500", "--lr", "0.01",
                "--readout", "membrane", "--encoding", "direct", "--curve", "2,8", "--out", str(out), "--quiet"])
     assert rc == 0
     import json

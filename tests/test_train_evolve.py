@@ -12,7 +12,7 @@ import torch
 from spikeloom.cli.main import main
 from spikeloom.errors import ConfigError
 from spikeloom.hw.importers import graph_from_tennlab
-from spikeloom.hw_profile import graph_from_checkpoint
+from spikeloom.measure import graph_from_checkpoint
 from spikeloom.spec import ModelConfig
 from spikeloom.train.evolve import (
     EvolveConfig,

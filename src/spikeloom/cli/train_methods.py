@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeloom.cli.common import say, show_progress
+from spikeloom.cli.common import device_of, say, show_progress
 from spikeloom.errors import ConfigError
 from spikeloom.io import prepare_out_dir, write_summary
 
@@ -90,7 +90,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
     from spikeloom.spec import TrainConfig  # noqa: PLC0415
-    from spikeloom.train import check_fits, default_device, fit  # noqa: PLC0415
+    from spikeloom.train import check_fits, fit  # noqa: PLC0415
     from spikeloom.train.convert import ConvertConfig, convert, load_ann, plot_curve, snn_config  # noqa: PLC0415
 
     base = model_config_from(args)
@@ -107,7 +107,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     data = load_dataset(args.dataset, args.data_dir)
     check_fits(ann_cfg, data)
     out = prepare_out_dir(args.out)
-    device = default_device()
+    device = device_of(args)
     if ann_ckpt is None:
         ann_path = Path(out) / "ann.pt"
         if args.fresh:
@@ -142,7 +142,6 @@ def _run_stdp(args: argparse.Namespace) -> int:
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
     from spikeloom.spec import TrainConfig  # noqa: PLC0415
-    from spikeloom.train import default_device  # noqa: PLC0415
     from spikeloom.train.stdp import StdpConfig, check_stdp_topology, train_stdp  # noqa: PLC0415
 
     cfg = model_config_from(args)
@@ -156,7 +155,7 @@ def _run_stdp(args: argparse.Namespace) -> int:
                        lr=args.lr, seed=args.seed, train_subset=args.train_subset)
     data = load_dataset(args.dataset, args.data_dir)
     out = prepare_out_dir(args.out)
-    device = default_device()
+    device = device_of(args)
     result = train_stdp(cfg, tcfg, sc, data, device, log=lambda s: say(args, s),
                         label_samples=args.label_samples)
     path = save_checkpoint(Path(out) / "model.pt", result.checkpoint)
@@ -180,9 +179,9 @@ def _run_evolve(args: argparse.Namespace) -> int:
     from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.io import atomic_write_json  # noqa: PLC0415
+    from spikeloom.measure import evaluate  # noqa: PLC0415
     from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
     from spikeloom.spec import TrainConfig  # noqa: PLC0415
-    from spikeloom.train import evaluate  # noqa: PLC0415
     from spikeloom.train.evolve import EvolveConfig, evolve, export, tennlab_json  # noqa: PLC0415
 
     ec = EvolveConfig(population=args.population, generations=args.generations,

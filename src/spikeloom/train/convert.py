@@ -28,10 +28,10 @@ import torch
 
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import CheckpointError, ConfigError
+from spikeloom.measure.accuracy import evaluate
 from spikeloom.snn.checkpoint import Checkpoint, load_checkpoint
 from spikeloom.snn.models import MLP, build_model
 from spikeloom.spec import ModelConfig, Spec, TrainConfig
-from spikeloom.train.evaluate import evaluate
 
 NORMS = ("max", "percentile")
 CONVERT_ENCODINGS = ("rate", "direct")

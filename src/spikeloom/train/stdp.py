@@ -43,10 +43,11 @@ import torch
 from spikeloom.data.encoders import encode, make_generator
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError
+from spikeloom.measure.accuracy import evaluate
 from spikeloom.snn.checkpoint import Checkpoint
+from spikeloom.snn.inference import spike_counts
 from spikeloom.snn.models import build_model
 from spikeloom.spec import ModelConfig, Spec, TrainConfig
-from spikeloom.train.evaluate import evaluate, spike_counts
 
 
 @dataclass(frozen=True)
@@ -249,8 +250,8 @@ def train_stdp(cfg: ModelConfig, tcfg: TrainConfig, sc: StdpConfig, data: Datase
 
 def _hidden_counts(model: torch.nn.Module, cfg: ModelConfig, x: torch.Tensor, seed: int) -> torch.Tensor:
     """Hidden-layer spike counts [S, N] of the exported model (pipeline encoding and chunks)."""
+    from spikeloom.data.protocol import eval_batches  # noqa: PLC0415
     from spikeloom.snn.activity import recording  # noqa: PLC0415
-    from spikeloom.train.evaluate import eval_batches  # noqa: PLC0415
 
     device = next(model.parameters()).device
     out = []
