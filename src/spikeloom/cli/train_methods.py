@@ -127,7 +127,8 @@ def _run_convert(args: argparse.Namespace) -> int:
         "method": "convert", "test_accuracy": result.test_accuracy,
         "ann_test_accuracy": result.ann_accuracy, "ann": ann_source,
         "topology": "-".join(map(str, cfg.topology)), "timesteps": cfg.timesteps,
-        "threshold": cfg.threshold, "beta": cfg.beta, "seed": tcfg.seed, "dataset": data.name,
+        "threshold": cfg.threshold, "beta": cfg.beta, "seed": tcfg.seed, "eval_seed": tcfg.seed,
+        "dataset": data.name, "device": str(device),
         "scales": list(result.scales), "convert_seconds": result.convert_seconds,
         "accuracy_vs_T": [{"timesteps": t, "test_accuracy": a} for t, a in result.curve],
         "convert_config": cc.to_dict(), "model_config": cfg.to_dict(),
@@ -164,7 +165,7 @@ def _run_stdp(args: argparse.Namespace) -> int:
         "method": "stdp", "test_accuracy": result.test_accuracy,
         "wta_test_accuracy": result.wta_test_accuracy, "train_seconds": result.train_seconds,
         "topology": "-".join(map(str, m.topology)), "timesteps": m.timesteps, "seed": tcfg.seed,
-        "dataset": data.name, "device": str(device), "epochs": tcfg.epochs,
+        "eval_seed": tcfg.seed, "dataset": data.name, "device": str(device), "epochs": tcfg.epochs,
         "spikes_per_sample": result.checkpoint.metrics["spikes_per_sample"],
         "readout": "vote (linear layer 1/n_c, membrane readout)",
         "stdp_config": sc.to_dict(), "model_config": m.to_dict(), "train_config": tcfg.to_dict(),
@@ -213,7 +214,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
         "method": "evolve", "test_accuracy": acc, "fitness": run.scores[run.best][0],
         "fitness_accuracy": run.scores[run.best][1], "hidden": best.hidden, "synapses": best.synapses,
         "topology": "-".join(map(str, m.topology)), "timesteps": m.timesteps, "seed": args.seed,
-        "dataset": data.name, "generations": run.generation, "train_seconds": run.seconds,
+        "eval_seed": args.seed, "dataset": data.name, "generations": run.generation, "train_seconds": run.seconds,
         "history": run.history, "evolve_config": ec.to_dict(), "model_config": m.to_dict(),
         "checkpoint": str(path), "tennlab_json": str(net)})
     say(args, f"evolved {m.topology[1]} hidden neurons, {best.synapses} synapses on {data.name}: test "
