@@ -81,7 +81,7 @@ def test_fitness_is_the_exported_models_accuracy(digits):
     assert cfg.topology == (64, g.hidden, 10)
 
 
-def test_cli_evolve_writes_checkpoint_and_tennlab_json(tmp_path):
+def test_cli_evolve_checkpoint_maps_and_exports_to_tennlab(tmp_path):
     out = tmp_path / "ev"
     rc = main(["train", "--method", "evolve", "--topology", "64-4-10", "--timesteps", "6",
                "--population", "6", "--generations", "2", "--fitness-samples", "100",
@@ -89,9 +89,15 @@ def test_cli_evolve_writes_checkpoint_and_tennlab_json(tmp_path):
     assert rc == 0
     s = json.loads((out / "summary.json").read_text())
     assert [h["generation"] for h in s["history"]] == [0, 1, 2]
+    assert main(["export", "--model", str(out), "--format", "tennlab", "--out", str(out / "x"), "--quiet"]) == 0
     g_ckpt = graph_from_checkpoint(out / "model.pt")
-    g_json = graph_from_tennlab(json.loads((out / "network.json").read_text()))
-    assert len(g_ckpt.edges) == len(g_json.edges) == s["synapses"]
+    g_json = graph_from_tennlab(json.loads((out / "x" / "network.json").read_text()))
+    # the mapper sees exactly the evolved synapses of hidden neurons that both receive and send
+    state = torch.load(out / "model.pt", weights_only=True)["state_dict"]
+    w1, w2 = state["fcs.0.weight"] != 0, state["fcs.1.weight"] != 0
+    live = w1.any(1) & w2.any(0)
+    assert int(w1.sum() + w2.sum()) == s["synapses"]
+    assert len(g_ckpt.edges) == len(g_json.edges) == int(w1[live].sum() + w2[:, live].sum())
     assert main(["eval", "--model", str(out / "model.pt"), "--quiet"]) == 0
 
 

@@ -179,11 +179,10 @@ def _run_stdp(args: argparse.Namespace) -> int:
 def _run_evolve(args: argparse.Namespace) -> int:
     from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
     from spikeloom.data import load_dataset  # noqa: PLC0415
-    from spikeloom.io import atomic_write_json  # noqa: PLC0415
     from spikeloom.measure import evaluate  # noqa: PLC0415
     from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
     from spikeloom.spec import TrainConfig  # noqa: PLC0415
-    from spikeloom.train.evolve import EvolveConfig, evolve, export, tennlab_json  # noqa: PLC0415
+    from spikeloom.train.evolve import EvolveConfig, evolve, export  # noqa: PLC0415
 
     ec = EvolveConfig(population=args.population, generations=args.generations,
                       tournament=args.tournament, elite=args.elite, crossover=args.crossover,
@@ -208,7 +207,6 @@ def _run_evolve(args: argparse.Namespace) -> int:
     ckpt.metrics.update(test_accuracy=acc, fitness=run.scores[run.best][0],
                         fitness_accuracy=run.scores[run.best][1], train_seconds=run.seconds)
     path = save_checkpoint(Path(out) / "model.pt", ckpt)
-    net = atomic_write_json(Path(out) / "network.json", tennlab_json(best, ckpt.model_config))
     m = ckpt.model_config
     write_summary(out, {
         "method": "evolve", "test_accuracy": acc, "fitness": run.scores[run.best][0],
@@ -216,7 +214,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
         "topology": "-".join(map(str, m.topology)), "timesteps": m.timesteps, "seed": args.seed,
         "eval_seed": args.seed, "dataset": data.name, "generations": run.generation, "train_seconds": run.seconds,
         "history": run.history, "evolve_config": ec.to_dict(), "model_config": m.to_dict(),
-        "checkpoint": str(path), "tennlab_json": str(net)})
+        "checkpoint": str(path)})
     say(args, f"evolved {m.topology[1]} hidden neurons, {best.synapses} synapses on {data.name}: test "
               f"accuracy {acc:.4f} (fitness {run.scores[run.best][0]:.4f}) in {run.seconds:.1f} s -> {path}")
     return 0

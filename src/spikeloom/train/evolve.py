@@ -5,8 +5,8 @@ input -> hidden and hidden -> output only (each present or absent, with a weight
 threshold per hidden and output neuron. The layered restriction is what makes the result an
 ordinary `SpikingMLP` D-H-C checkpoint: absent synapses are exact zeros (the crossbar
 mapper prunes them), thresholds are folded into the weights (W_j / thr_j, exact for LIF with
-subtractive reset, so the model threshold is 1). TENNLab JSON of the same sparse network is
-written next to it (`evolve_network_json`).
+subtractive reset, so the model threshold is 1). `spikeloom export --format tennlab` writes
+the same sparse network as TENNLab JSON.
 
 One generation: evaluate every genome (in parallel worker processes; fitness is a
 deterministic function of the genome), keep the best `elite` unchanged, fill the rest with
@@ -37,7 +37,7 @@ import torch
 
 from spikeloom.data.encoders import encode, make_generator
 from spikeloom.data.registry import Dataset
-from spikeloom.errors import CheckpointError, ConfigError
+from spikeloom.errors import ConfigError
 from spikeloom.io import atomic_write
 from spikeloom.snn.checkpoint import Checkpoint
 from spikeloom.snn.models import build_model
@@ -387,28 +387,3 @@ def export(g: Genome, base: ModelConfig, tcfg: TrainConfig, ec: EvolveConfig) ->
                       extra={"method": "evolve", "evolve_config": ec.to_dict(),
                              "thresholds_hidden": g.thr_h.tolist(), "thresholds_output": g.thr_o.tolist(),
                              "synapses": g.synapses})
-
-
-def tennlab_json(g: Genome, cfg: ModelConfig) -> dict:
-    """The evolved network in TENNLab's JSON format: node ids 0..D-1 inputs, then hidden, then
-    outputs; node values [threshold], edge values [weight] (unscaled), leak from beta."""
-    d, h, c = g.w1.shape[1], g.hidden, g.w2.shape[0]
-    nodes = ([{"id": i, "values": [1.0], "name": f"in{i}"} for i in range(d)]
-             + [{"id": d + j, "values": [float(g.thr_h[j])], "name": f"h{j}"} for j in range(h)]
-             + [{"id": d + h + k, "values": [float(g.thr_o[k])], "name": f"out{k}"} for k in range(c)])
-    edges = [{"from": int(i), "to": d + int(j), "values": [float(g.w1[j, i])]} for j, i in np.argwhere(g.m1)]
-    edges += [{"from": d + int(j), "to": d + h + int(k), "values": [float(g.w2[k, j])]}
-              for k, j in np.argwhere(g.m2)]
-    return {"Properties": {"node_properties": [{"name": "Threshold", "index": 0, "size": 1}],
-                           "edge_properties": [{"name": "Weight", "index": 0, "size": 1}],
-                           "network_properties": []},
-            "Nodes": nodes, "Edges": edges, "Inputs": list(range(d)),
-            "Outputs": list(range(d + h, d + h + c)), "Network_Values": [],
-            "Associated_Data": {"other": {"proc_name": "spikeloom-lif", "source": "spikeloom evolve"},
-                                "proc_params": {"beta": cfg.beta, "reset": cfg.reset,
-                                                "timesteps": cfg.timesteps, "encoding": cfg.encoding}}}
-
-
-def check_state_file(path: Path) -> None:
-    if path.exists() and not path.is_file():
-        raise CheckpointError(f"{str(path)!r} is not a file; remove it or choose another --out")
