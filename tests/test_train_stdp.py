@@ -24,19 +24,19 @@ from spikeloom.train.stdp import (
 
 def test_three_steps_match_hand_computation():
     """beta 0.5, threshold 1, theta_plus 0.5, tau 1 (decay e^-1), eta_post 0.1, eta_pre 0.01,
-    inhibition 0.25, W = [[0.6, 0.2], [0.3, 0.5]], input spikes [1,0], [1,1], [0,1].
+    x_tar 0.2, inhibition 0.25, W = [[0.6, 0.2], [0.3, 0.5]], input spikes [1,0], [1,1], [0,1].
 
     t1: x_pre = [1, 0]; v = [0.6, 0.3]; margins [-0.4, -0.7]: no spike, no change.
     t2: x_pre = [1, 1]; v = 0.5 v + [0.8, 0.8] = [1.1, 0.95]; margins [0.1, -0.05]: neuron 0
         fires; v - 0.25 = [0.85, 0.7], winner reset -> [0, 0.7]; x_post = [1, 0];
-        W[0] += 0.1 [1, 1] - 0.01 [1, 1] -> [0.69, 0.29]; theta = [0.5, 0].
-    t3: x_pre = [e^-1, 1]; v = 0.5 [0, 0.7] + [0.29, 0.5] = [0.29, 0.85]; thresholds
+        W[0] += 0.1 ([1, 1] - 0.2) - 0.01 [1, 1] -> [0.67, 0.27]; theta = [0.5, 0].
+    t3: x_pre = [e^-1, 1]; v = 0.5 [0, 0.7] + [0.27, 0.5] = [0.27, 0.85]; thresholds
         [1.5, 1]: no spike; x_post = [e^-1, 0]; W[0, 1] -= 0.01 e^-1 (depression on the pre
-        spike of input 1) -> 0.29 - 0.01/e.
+        spike of input 1) -> 0.27 - 0.01/e.
     """
     cfg = ModelConfig(topology=(2, 2, 2), beta=0.5)
     sc = StdpConfig(threshold=1.0, theta_plus=0.5, tau_pre=1.0, tau_post=1.0, eta_post=0.1,
-                    eta_pre=0.01, inhibition=0.25)
+                    eta_pre=0.01, x_tar=0.2, inhibition=0.25)
     st = StdpState(torch.tensor([[0.6, 0.2], [0.3, 0.5]], dtype=torch.float64),
                    torch.zeros(2, dtype=torch.float64))
     v, x_post = torch.zeros(1, 2, dtype=torch.float64), torch.zeros(1, 2, dtype=torch.float64)
@@ -45,9 +45,9 @@ def test_three_steps_match_hand_computation():
               for s in ([1.0, 0.0], [1.0, 1.0], [0.0, 1.0])]
     assert [s.tolist() for s in spikes] == [[[0, 0]], [[1, 0]], [[0, 0]]]
     e = math.exp(-1.0)
-    assert st.weight.flatten().tolist() == pytest.approx([0.69, 0.29 - 0.01 * e, 0.3, 0.5], abs=1e-12)
+    assert st.weight.flatten().tolist() == pytest.approx([0.67, 0.27 - 0.01 * e, 0.3, 0.5], abs=1e-12)
     assert st.theta.tolist() == pytest.approx([0.5, 0.0])
-    assert v.flatten().tolist() == pytest.approx([0.29, 0.85])
+    assert v.flatten().tolist() == pytest.approx([0.27, 0.85])
     assert x_pre.flatten().tolist() == pytest.approx([e, 1.0])
     assert x_post.flatten().tolist() == pytest.approx([e, 0.0])
 

@@ -44,8 +44,10 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("--method stdp (topology D-N-C: N excitatory neurons, C classes)")
     g.add_argument("--stdp-threshold", type=float, default=5.0,
                    help="initial firing threshold, in input-current units (default 5)")
-    g.add_argument("--theta-plus", type=float, default=0.1,
-                   help="adaptive threshold increase per spike (default 0.1)")
+    g.add_argument("--theta-plus", type=float, default=0.3,
+                   help="adaptive threshold increase per spike (default 0.3)")
+    g.add_argument("--x-tar", type=float, default=0.6,
+                   help="target pre-trace: on a post spike inputs with a lower trace are depressed (default 0.6)")
     g.add_argument("--eta-post", type=float, default=0.005, help="potentiation rate (default 0.005)")
     g.add_argument("--eta-pre", type=float, default=0.0005, help="depression rate (default 0.0005)")
     g.add_argument("--tau-pre", type=float, default=4.0, help="pre-synaptic trace time constant, steps (default 4)")
@@ -149,7 +151,8 @@ def _run_stdp(args: argparse.Namespace) -> int:
     check_stdp_topology(cfg)
     sc = StdpConfig(threshold=args.stdp_threshold, theta_plus=args.theta_plus, tau_pre=args.tau_pre,
                     tau_post=args.tau_post, eta_post=args.eta_post, eta_pre=args.eta_pre,
-                    norm=args.weight_norm, inhibition=args.inhibition, tau_theta=args.tau_theta)
+                    norm=args.weight_norm, inhibition=args.inhibition, tau_theta=args.tau_theta,
+                    x_tar=args.x_tar)
     if args.label_samples is not None and args.label_samples < 1:
         raise ConfigError(f"--label-samples {args.label_samples} must be >= 1")
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,

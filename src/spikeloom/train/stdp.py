@@ -9,7 +9,7 @@ topology D-N-C). Per timestep t, for every sample of a batch independently:
     s_post  = one-hot(winner) (at most one spike per step: lateral inhibition as hard WTA)
     v[winner] <- 0;  v[others] <- v[others] - inhibition                   (reset, inhibition)
     x_post <- decay_post * x_post; x_post[winner] = 1                       (post trace)
-    W      += eta_post * sum_b(s_post^T x_pre) - eta_pre * sum_b(x_post^T s_in)
+    W      += eta_post * sum_b(s_post^T (x_pre - x_tar)) - eta_pre * sum_b(x_post^T s_in)
     theta  += theta_plus * sum_b(s_post)                                     (adaptive threshold)
 
 then W is clipped to [0, w_max]; after each batch every neuron's incoming weights are
@@ -59,11 +59,13 @@ class StdpConfig(Spec):
     potentiation / depression rates; norm: sum of each neuron's incoming weights
     (None = 1 / mean pixel intensity, so the mean input current per step starts near 1);
     inhibition: membrane drop of the losers when a neuron spikes; tau_theta: decay time
-    constant of theta, in presented samples (theta *= exp(-B / tau_theta) after a batch of B).
+    constant of theta, in presented samples (theta *= exp(-B / tau_theta) after a batch of B);
+    x_tar: target pre-trace of Diehl & Cook's rule (on a post spike, inputs whose trace is
+    below x_tar are depressed).
     """
 
     threshold: float = 5.0
-    theta_plus: float = 0.1
+    theta_plus: float = 0.3
     tau_pre: float = 4.0
     tau_post: float = 4.0
     eta_post: float = 0.005
@@ -72,12 +74,13 @@ class StdpConfig(Spec):
     norm: float | None = None
     inhibition: float = 20.0
     tau_theta: float = 5000.0
+    x_tar: float = 0.6
 
     def __post_init__(self) -> None:
         for name in ("threshold", "tau_pre", "tau_post", "w_max", "tau_theta"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"STDP {name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
-        for name in ("theta_plus", "eta_post", "eta_pre", "inhibition"):
+        for name in ("theta_plus", "eta_post", "eta_pre", "inhibition", "x_tar"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"STDP {name.replace('_', '-')} must be >= 0, got {getattr(self, name)}")
         if self.norm is not None and not self.norm > 0:
@@ -117,7 +120,7 @@ def stdp_step(s_in: torch.Tensor, v: torch.Tensor, x_pre: torch.Tensor, x_post: 
     x_post.mul_(math.exp(-1.0 / sc.tau_post))
     x_post.masked_fill_(s_post > 0, 1.0)
     if learn:
-        st.weight.add_(s_post.T @ x_pre, alpha=sc.eta_post)
+        st.weight.add_(s_post.T @ (x_pre - sc.x_tar), alpha=sc.eta_post)
         st.weight.sub_(x_post.T @ s_in, alpha=sc.eta_pre)
         st.weight.clamp_(0.0, sc.w_max)
         st.theta.add_(s_post.sum(0), alpha=sc.theta_plus)
