@@ -16,6 +16,7 @@ from spikeloom.cli.common import (
     say,
     show_progress,
 )
+from spikeloom.cli.train_methods import add_method_arguments, run_method
 from spikeloom.io import prepare_out_dir, write_summary
 from spikeloom.spec import (
     ENCODINGS,
@@ -57,6 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data_dir(p)
     add_model_arguments(p)
     add_training_arguments(p)
+    add_method_arguments(p)
     p.add_argument("--fresh", action="store_true",
                    help="ignore a checkpoint already in --out (default: resume or reuse it)")
     add_seed(p)
@@ -69,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from spikeloom.data import load_dataset  # noqa: PLC0415 - torch import only when running
     from spikeloom.train import check_fits, fit  # noqa: PLC0415
 
+    if args.method != "bptt":
+        return run_method(args)
     device = device_of(args)
     cfg = model_config_from(args)
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
