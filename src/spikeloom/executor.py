@@ -201,6 +201,8 @@ def start_ray(config: ExecutorConfig) -> bool:
     ray = _ray()
     if ray.is_initialized():
         return False
+    if config.ray_address and config.ray_address != "auto":
+        check_reachable(config.ray_address)
     try:
         if config.ray_address:
             ray.init(address=config.ray_address, log_to_driver=False)
@@ -214,6 +216,22 @@ def start_ray(config: ExecutorConfig) -> bool:
         raise ExecutorError(f"cannot start or reach {where} ({first}); check --ray-address "
                             "(`ray status` on the head node prints it)") from None
     return True
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """`ExecutorError` unless something accepts TCP connections at a Ray address
+    ('HOST:PORT' or 'ray://HOST:PORT'): Ray itself would retry an unreachable one for minutes."""
+    import socket  # noqa: PLC0415
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"malformed --ray-address {address!r}; write HOST:PORT (e.g. "
+                          "10.0.0.5:6379) or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ExecutorError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); "
+                            "start one with `ray start --head` or fix --ray-address") from None
 
 
 def _run_ray(config: ExecutorConfig, work: Work, context: Any, units: Sequence[Any],
