@@ -90,10 +90,13 @@ def executor_session(config: ExecutorConfig | None) -> Iterator[None]:
 
 
 def run_units(config: ExecutorConfig | None, work: Work, context: Any, units: Sequence[Any],
-              log: Callable[[str], None] | None = None) -> Iterator[tuple[int, Any]]:
+              log: Callable[[str], None] | None = None,
+              gpus_per_unit: float = 0.0) -> Iterator[tuple[int, Any]]:
     """Yield (index into `units`, work(context, unit)) once per unit, in completion order.
 
     `log` hears about lost workers ('unit 3 lost its worker; running it again').
+    `gpus_per_unit`: the GPU share a Ray task asks for (Ray hides GPUs from tasks that ask
+    for none); local worker processes see the machine's GPUs anyway.
     """
     config = config or ExecutorConfig()
     if not units:
@@ -102,7 +105,7 @@ def run_units(config: ExecutorConfig | None, work: Work, context: Any, units: Se
         return ((i, work(context, u)) for i, u in enumerate(units))
     if config.kind == "processes":
         return _run_processes(config, work, context, units, log)
-    return _run_ray(config, work, context, units, log)
+    return _run_ray(config, work, context, units, log, gpus_per_unit)
 
 
 class _Losses:
@@ -235,14 +238,14 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 
 def _run_ray(config: ExecutorConfig, work: Work, context: Any, units: Sequence[Any],
-             log: Callable[[str], None] | None) -> Iterator[tuple[int, Any]]:
+             log: Callable[[str], None] | None, gpus: float) -> Iterator[tuple[int, Any]]:
     ray = _ray()
     owned = start_ray(config)
     try:
         from ray.exceptions import NodeDiedError, WorkerCrashedError  # noqa: PLC0415
 
         # Ray's own retries are off so that a lost unit is counted and reported here
-        task = ray.remote(num_cpus=1, max_retries=0)(_ray_call)
+        task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_ray_call)
         in_flight_cap = config.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         context_ref = ray.put(context)
         queue = list(range(len(units)))

@@ -93,11 +93,12 @@ class BatchedEngine:
     @torch.no_grad()
     def __init__(self, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
                  x: torch.Tensor, y: torch.Tensor, eval_seed: int = 0,
-                 batch: int = DEFAULT_BATCH) -> None:
+                 batch: int | None = None) -> None:
         if not batched_supported(cfg, model, qw):
             raise ConfigError("the batched engine needs an SNN fed spikes (rate or latency "
                               "encoding) with LIF hidden layers and integer sums below 2^24; "
                               "use --engine fast")
+        batch = DEFAULT_BATCH if batch is None else batch
         if batch < 1:
             raise ConfigError(f"batch must be a positive number of trials, got {batch}")
         self.model, self.cfg, self.x, self.y = model.eval(), cfg, x, y

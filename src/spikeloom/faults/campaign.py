@@ -278,7 +278,9 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
         units = ([pending[i:i + batch] for i in range(0, len(pending), batch)] if local
                  else blocks_of(pending, executor.worker_count()))
         work = functools.partial(run_block, engine=engine) if local else run_block
-        for _, records in run_units(executor, work, ctx, units, log):
+        on_gpu = next(qmodel.parameters()).device.type == "cuda"
+        gpus = 1.0 / executor.worker_count() if on_gpu else 0.0  # workers share the GPU
+        for _, records in run_units(executor, work, ctx, units, log, gpus):
             for scope, ber, k, seed, accuracy in records:
                 store.add(scope, ber, k, seed, accuracy)
                 bar.update(1)
