@@ -172,3 +172,24 @@ def test_campaign_over_workers_equals_serial_even_when_a_worker_is_killed(
     records = [json.loads(line) for line in store.read_text().splitlines()[1:]]
     keys = [(r["scope"], r["ber"], r["trial"]) for r in records]
     assert len(keys) == len(set(keys)) == 2 * CAMPAIGN.trials  # nothing lost, nothing twice
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--executor", "ray", "--ray-address", "127.0.0.1:1"], "no Ray cluster answers at 127.0.0.1:1"),
+    (["--ray-address", "10.0.0.5:6379"], "--ray-address is for --executor ray"),
+    (["--executor", "processes", "--workers", "0"], "--workers must be a positive integer"),
+])
+def test_faults_cli_executor_errors_write_nothing(snn, tmp_path, capsys, extra, needle):
+    if "ray" in extra:
+        pytest.importorskip("ray", reason="Ray is the optional extra spikeloom[ray]")
+    from spikeloom.cli.main import main
+    from spikeloom.snn import save_checkpoint
+
+    save_checkpoint(tmp_path / "model.pt", snn)
+    out = tmp_path / "out"
+    argv = ["faults", "--model", str(tmp_path / "model.pt"), "--trials", "2", "--ber", "0.01",
+            *extra, "--out", str(out), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and needle in err
+    assert not out.exists()
