@@ -35,7 +35,6 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_throughput as tt  # noqa: E402
-
 from spikeloom.faults import CampaignConfig, run_campaign  # noqa: E402
 from spikeloom.faults.campaign import trial_seed  # noqa: E402
 from spikeloom.faults.injection import sample_trial_faults  # noqa: E402

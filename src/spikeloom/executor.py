@@ -121,7 +121,7 @@ class _Losses:
             raise ExecutorError(f"unit {index} lost its worker {MAX_LOSSES} times ({why}); a worker "
                                 "probably runs out of memory: use fewer --workers")
         if self.log is not None:
-            self.log(f"unit {index} lost its worker ({why}); running it again")
+            self.log(f"unit {index}: its worker died ({why}); running it again")
 
 
 # ----- local worker processes --------------------------------------------------------------
@@ -157,16 +157,17 @@ def _run_processes(config: ExecutorConfig, work: Work, context: Any, units: Sequ
     workers = config.worker_count()
     threads = max(1, (os.cpu_count() or 1) // workers)
     pending = list(range(len(units)))  # not yet finished, in submission order
-    losses = _Losses(log)
+    breaks_without_progress = 0
     while pending:
         # spawn, not fork: a forked child of a process that already ran torch's thread pools
-        # can hang. A killed worker breaks the pool: every unfinished unit goes to a new one.
+        # can hang. A killed worker breaks the pool (the pool cannot tell which unit it ran):
+        # every unfinished unit goes to a new pool.
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_install, initargs=(work, context, threads))
         try:
             futures = {pool.submit(_call, units[i]): i for i in pending}
             todo = set(futures)
-            broken: list[int] = []
+            broken = 0
             while todo:
                 finished, todo = wait(todo, return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -174,14 +175,22 @@ def _run_processes(config: ExecutorConfig, work: Work, context: Any, units: Sequ
                     try:
                         result = fut.result()
                     except BrokenProcessPool:
-                        broken.append(i)
+                        broken += 1
                         continue
                     pending.remove(i)
+                    breaks_without_progress = 0
                     yield i, result
-            for i in broken:
-                losses.lost(i, "worker process died")
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if broken:
+            breaks_without_progress += 1
+            if breaks_without_progress >= MAX_LOSSES:
+                raise ExecutorError(f"worker processes died {MAX_LOSSES} times in a row without "
+                                    "finishing a unit; a worker probably runs out of memory: use "
+                                    "fewer --workers")
+            if log is not None:
+                log(f"a worker process died; running the {broken} unfinished unit(s) again "
+                    "on a new pool")
 
 
 # ----- Ray ---------------------------------------------------------------------------------
