@@ -7,7 +7,7 @@ each), both plain torch, same model, trials and device, in this one run.
 Model as in benchmarks/executor_overhead.py (784-128-64-10 SNN, T=25). The campaign is
 model-wise int8 bit flips at BER 1e-3 and 1e-2. `identical` says whether every trial's
 accuracy agrees between the engines; `speedup` is reference wall time / batched wall time.
-The fast engine (numba/delta; not a plain forward pass) is timed too for context. The last
+The auto engine (compiled/delta: not a plain forward pass) is timed too for context. The last
 line is JSON.
 """
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=16, help="trials per forward pass (default 16)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--skip-fast", action="store_true", help="do not time the fast engine")
+    p.add_argument("--skip-fast", action="store_true", help="do not time the auto engine")
     args = p.parse_args(argv)
     batched_module.DEFAULT_BATCH = args.batch
     model, cfg, x, y, origin = get_model(args.samples, args.seed)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     cc = CampaignConfig(bers=(1e-3, 1e-2), trials=args.trials, seed=args.seed)
     print(f"model {cfg.name} ({origin}); {len(y)} images; {2 * args.trials} trials; "
           f"device {args.device}; {torch.get_num_threads()} threads; load {load()}", flush=True)
-    engines = ["batched", "reference"] + ([] if args.skip_fast else ["fast"])
+    engines = ["batched", "reference"] + ([] if args.skip_fast else ["auto"])
     for engine in engines:  # warm-up: kernels, JIT caches
         run_campaign(qmodel, cfg, x[:100], y[:100], cc.replace(trials=2, engine=engine))
     times, accs = {}, {}

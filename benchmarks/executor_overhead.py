@@ -1,7 +1,7 @@
 """Executor overhead: one fault campaign in process vs 2 local worker processes vs a 2-worker
 local Ray cluster (127.0.0.1), all in this one run on the same model and trials.
 
-    python benchmarks/executor_overhead.py [--trials 40] [--samples 1000] [--engine fast]
+    python benchmarks/executor_overhead.py [--trials 40] [--samples 1000] [--engine auto]
 
 Model: a 784-128-64-10 SNN (T=25), trained briefly on Fashion-MNIST when the files are there,
 else untrained on synthetic images of that shape (only the throughput is measured). Each
@@ -28,6 +28,7 @@ from spikeloom.data import load_dataset
 from spikeloom.errors import DataError
 from spikeloom.executor import ExecutorConfig, executor_session
 from spikeloom.faults import CampaignConfig, run_campaign
+from spikeloom.faults.fast import ENGINES
 from spikeloom.quant import apply_quantized, quantize_model
 from spikeloom.snn import build_model
 from spikeloom.spec import ModelConfig, TrainConfig
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=40, help="trials per BER (default 40)")
     p.add_argument("--samples", type=int, default=1000)
-    p.add_argument("--engine", default="fast", choices=("fast", "reference", "batched"))
+    p.add_argument("--engine", default="auto", choices=ENGINES)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=11, help="training and campaign seed")
     args = p.parse_args(argv)

@@ -35,13 +35,13 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_throughput as tt  # noqa: E402
+from spikeloom.data.protocol import eval_batches  # noqa: E402
 from spikeloom.faults import CampaignConfig, run_campaign  # noqa: E402
 from spikeloom.faults.campaign import trial_seed  # noqa: E402
 from spikeloom.faults.injection import sample_trial_faults  # noqa: E402
 from spikeloom.quant import apply_quantized, quantize_model  # noqa: E402
 from spikeloom.snn import build_model  # noqa: E402
 from spikeloom.spec import ModelConfig  # noqa: E402
-from spikeloom.train import eval_batches  # noqa: E402
 
 FULL = {"topology": (784, 512, 256, 256, 128, 10), "timesteps": 100, "batch": 256,
         "samples": 2000, "trials": 32, "steps": 10}

@@ -65,8 +65,8 @@ def test_quantization_on_cuda_equals_cpu(snn):
 def test_torch_engines_on_cuda_equal_the_reference_on_cuda(snn, digits, fault):
     x, y = digits.x_test[:200], digits.y_test[:200]
     runs = {}
-    for engine in ("reference", "fast", "batched"):
+    for engine in ("reference", "delta", "prefix", "batched"):
         cc = CampaignConfig(bers=(3e-3, 0.1), trials=3, scope="both", engine=engine, fault=fault)
         result = run_campaign(snn.build(CUDA), snn.model_config, x, y, cc, eval_seed=1)
         runs[engine] = [(r.scope, r.ber, r.accuracies) for r in result.results]
-    assert runs["fast"] == runs["reference"] == runs["batched"]
+    assert runs["delta"] == runs["prefix"] == runs["reference"] == runs["batched"]

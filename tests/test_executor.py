@@ -74,7 +74,9 @@ def snn(digits):
     return fit(ModelConfig(topology=(64, 24, 10), timesteps=6), tcfg, digits).checkpoint
 
 
-CAMPAIGN = CampaignConfig(bers=(0.01, 0.1), trials=8, scope="model", engine="reference")
+# 96 trials in 8 blocks of 12 (about four per worker): enough work after the first block for
+# the killer to find a worker busy with another one
+CAMPAIGN = CampaignConfig(bers=(0.01, 0.1), trials=48, scope="model", engine="reference")
 
 
 def _per_trial(result):
@@ -127,7 +129,7 @@ def _busy_worker(kind: str) -> int | None:
     if not workers:
         return None
     before = {pid: _cpu_ticks(pid) for pid in workers}
-    time.sleep(0.2)
+    time.sleep(0.1)
     return max(workers, key=lambda pid: _cpu_ticks(pid) - before[pid])
 
 

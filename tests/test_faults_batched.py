@@ -77,5 +77,5 @@ def test_groups_and_sample_passes_do_not_change_results(models, digits, monkeypa
 def test_batched_refuses_models_it_cannot_match_exactly(models, digits):
     ckpt = models["ann"]
     cc = CampaignConfig(bers=(0.01,), trials=2, engine="batched")
-    with pytest.raises(ConfigError, match="batched engine needs an SNN fed spikes"):
+    with pytest.raises(ConfigError, match="engine .batched. cannot run this model: it needs an SNN fed spikes"):
         run_campaign(ckpt.build(), ckpt.model_config, digits.x_test[:50], digits.y_test[:50], cc)

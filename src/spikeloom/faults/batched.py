@@ -97,7 +97,7 @@ class BatchedEngine:
         if not batched_supported(cfg, model, qw):
             raise ConfigError("the batched engine needs an SNN fed spikes (rate or latency "
                               "encoding) with LIF hidden layers and integer sums below 2^24; "
-                              "use --engine fast")
+                              "use --engine auto")
         batch = DEFAULT_BATCH if batch is None else batch
         if batch < 1:
             raise ConfigError(f"batch must be a positive number of trials, got {batch}")

@@ -272,8 +272,9 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
 
         bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), disable=not progress,
                    desc=f"faults {cfg.name} ({used})", unit="trial", leave=False)
-        ctx = BlockContext(f"{store.fingerprint}|{used}", used, qmodel, cfg, qw, x, y, eval_seed,
-                           cc.seed, cc.fault, cc.threshold_factor, clean, masks)
+        # workers resolve the engine name themselves ('auto': the fastest their installation has)
+        ctx = BlockContext(f"{store.fingerprint}|{cc.engine}", cc.engine, qmodel, cfg, qw, x, y,
+                           eval_seed, cc.seed, cc.fault, cc.threshold_factor, clean, masks)
         batch = int(getattr(engine, "batch", 1)) if local else 1
         units = ([pending[i:i + batch] for i in range(0, len(pending), batch)] if local
                  else blocks_of(pending, executor.worker_count()))
