@@ -5,8 +5,10 @@ A caller gives a picklable top-level function `work(context, unit) -> result`, o
 shared by every unit (shipped to each worker once: a process-pool initializer, a Ray object)
 and the units. `run_units` yields `(unit index, result)` in completion order. A unit whose
 worker dies (killed, out of memory) is run again on a fresh worker; its result still comes
-back once, and the results that had already come back are untouched. A unit that raises is
-a bug or bad input and stops the run with that exception.
+back once, and the results that had already come back are untouched (with `processes` a dead
+worker breaks the whole pool, so the units its siblings had in flight run again too; Ray
+reruns only the dead worker's unit). A unit that raises is a bug or bad input and stops the
+run with that exception.
 
     inprocess  the units one after another in this process (the default)
     processes  a `concurrent.futures.ProcessPoolExecutor` of `workers` spawned processes
@@ -94,7 +96,7 @@ def run_units(config: ExecutorConfig | None, work: Work, context: Any, units: Se
               gpus_per_unit: float = 0.0) -> Iterator[tuple[int, Any]]:
     """Yield (index into `units`, work(context, unit)) once per unit, in completion order.
 
-    `log` hears about lost workers ('unit 3 lost its worker; running it again').
+    `log` hears about dead workers and the units run again because of them.
     `gpus_per_unit`: the GPU share a Ray task asks for (Ray hides GPUs from tasks that ask
     for none); local worker processes see the machine's GPUs anyway.
     """
