@@ -18,6 +18,7 @@ from spikeloom.cli.common import (
     say,
     show_progress,
 )
+from spikeloom.cli.executor_flags import add_executor_arguments, executor_config
 from spikeloom.io import prepare_out_dir, write_summary
 
 FAULT_CHOICES = ("bitflip", "stuck-at-0", "stuck-at-1", "dead", "saturated", "threshold")
@@ -43,6 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight bit width 2..16 (default: the model's quantization, else 8)")
     p.add_argument("--per-channel", action="store_true", help="per-channel scales (default per-tensor)")
     add_engine(p)
+    add_executor_arguments(p)
     add_out(p)
     add_quiet(p)
 
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from spikeloom.measure.reliability import measure_reliability, stored_masks  # noqa: PLC0415
     from spikeloom.quant import build_checkpoint_model, checkpoint_quantization  # noqa: PLC0415
 
+    executor = executor_config(args)
     ckpt, data, seeds, device = load_checkpoint_inputs(args)
     recorded = checkpoint_quantization(ckpt)
     bits = args.bits if args.bits is not None else (recorded.bits if recorded else 8)
@@ -71,18 +74,22 @@ def run(args: argparse.Namespace) -> int:
     scopes_of(ckpt.model_config, cc)
     qw, qmodel, _ = prepare_quantized(model, cc)
     pick_engine(cc.engine, qmodel, ckpt.model_config, qw)  # a named engine that cannot serve it
-    out = prepare_out_dir(args.out)
-    trials_path = Path(out) / "trials.jsonl"
-    result = measure_reliability(model, ckpt.model_config, x, y, cc, eval_seed=seeds["eval_seed"],
-                                 store_path=trials_path, masks=stored_masks(ckpt.extra),
-                                 progress=show_progress(args))
+    from spikeloom.executor import executor_session  # noqa: PLC0415
+
+    with executor_session(executor):  # Ray reached (or refused) before anything is written
+        out = prepare_out_dir(args.out)
+        trials_path = Path(out) / "trials.jsonl"
+        result = measure_reliability(model, ckpt.model_config, x, y, cc, eval_seed=seeds["eval_seed"],
+                                     store_path=trials_path, masks=stored_masks(ckpt.extra),
+                                     progress=show_progress(args), log=lambda line: say(args, line),
+                                     executor=executor)
     summary = result.to_dict() | {
         "float_accuracy": result.float_accuracy,
         "quantized_accuracy": result.clean_accuracy,
         "model": str(args.model), "dataset": data.name, "split": data.held_out, "samples": len(y),
         "arch": ckpt.model_config.arch, "model_config": ckpt.model_config.to_dict(),
         "campaign": cc.to_dict(), **seeds, "device": str(device), "seconds": result.seconds,
-        "trials_file": str(trials_path),
+        "trials_file": str(trials_path), "executor": executor.to_dict(),
     }
     write_summary(out, summary)
     say(args, f"{ckpt.model_config.name} int{bits} ({result.engine} engine): clean accuracy {result.clean_accuracy:.4f}"

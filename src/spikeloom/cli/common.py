@@ -94,9 +94,10 @@ def add_trials(parser: argparse.ArgumentParser, default: int) -> None:
 
 def add_engine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", default="auto",
-                        choices=("auto", "reference", "prefix", "delta", "compiled", "fast"),
-                        help="fault campaign engine; auto picks the fastest exact one "
-                             "(all give the reference's per-trial accuracies; default auto)")
+                        choices=("auto", "reference", "prefix", "delta", "compiled", "batched", "fast"),
+                        help="fault campaign engine; auto picks the fastest exact one; batched "
+                             "runs several trials per forward pass (all give the reference's "
+                             "per-trial accuracies; default auto)")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ of the SNN of one topology see the same faults; `replay_trial` re-runs any recor
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -21,6 +22,8 @@ import torch
 from torch import nn
 
 from spikeloom.errors import ConfigError, DataError
+from spikeloom.executor import ExecutorConfig, run_units
+from spikeloom.faults.blocks import BlockContext, blocks_of, run_block
 from spikeloom.faults.fast import engine_name, make_engine, pick_engine
 from spikeloom.faults.injection import (
     NEURON_FAULTS,
@@ -229,13 +232,16 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
                  campaign_config: CampaignConfig | None = None, eval_seed: int = 0,
                  store_path: str | Path | None = None, progress: bool = False,
                  log: Callable[[str], None] | None = None,
-                 masks: list[torch.Tensor] | None = None) -> CampaignResult:
+                 masks: list[torch.Tensor] | None = None,
+                 executor: ExecutorConfig | None = None) -> CampaignResult:
     """Run a campaign on (x [N, D], y [N]) and return its statistics.
 
     `model` is a float model (quantized here to `bits`) or one from `apply_quantized` (its
     scheme must match). `masks` (bool [out, in] per layer) marks the stored synapses of a
     pruned network; faults never touch the others. With `store_path`, finished trials are
-    appended there as they come and a re-run with the same arguments skips them.
+    appended there as they come and a re-run with the same arguments skips them. `executor`
+    spreads blocks of trials over worker processes or a Ray cluster (default: this process);
+    the per-trial results are those of a serial run.
     """
     cc = campaign_config or CampaignConfig()
     cfg = model_config
@@ -255,22 +261,31 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
                 for ber in cc.bers for scope, layers in scopes
                 for k in range(trials_for(cfg, cc, layers))]
         pending = [j for j in jobs if store.get(j[0], j[2], j[3]) is None]
-        engine = make_engine(cc.engine if pending else "reference", qmodel, cfg, qw, x, y, eval_seed)
+        executor = executor or ExecutorConfig()
+        local = executor.kind == "inprocess"
+        engine = make_engine(cc.engine if pending and local else "reference", qmodel, cfg, qw, x, y,
+                             eval_seed)
         # the engine this campaign's trials come from (all engines give identical trials)
-        used = engine.name if pending else pick_engine(cc.engine, qmodel, cfg, qw)
+        used = engine.name if pending and local else pick_engine(cc.engine, qmodel, cfg, qw)
         clean = engine.clean_accuracy()
         from tqdm.auto import tqdm  # noqa: PLC0415
 
         bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), disable=not progress,
-                   desc=f"faults {cfg.name} ({engine.name})", unit="trial", leave=False)
-        for scope, layers, ber, k in pending:
-            seed = trial_seed(cc.seed, ber, k)
-            faults = structural_zeros(sample_trial_faults(qw.q, qw.layer_bits or qw.bits, cc.fault, ber, seed, layers,
-                                                          cc.threshold_factor), masks)
-            accuracy = clean if not faults else engine.accuracy(faults)
-            store.add(scope, ber, k, seed, accuracy)
-            bar.update(1)
-            bar.set_postfix(scope=scope, ber=f"{ber:g}")
+                   desc=f"faults {cfg.name} ({used})", unit="trial", leave=False)
+        # workers resolve the engine name themselves ('auto': the fastest their installation has)
+        ctx = BlockContext(f"{store.fingerprint}|{cc.engine}", cc.engine, qmodel, cfg, qw, x, y,
+                           eval_seed, cc.seed, cc.fault, cc.threshold_factor, clean, masks)
+        batch = int(getattr(engine, "batch", 1)) if local else 1
+        units = ([pending[i:i + batch] for i in range(0, len(pending), batch)] if local
+                 else blocks_of(pending, executor.worker_count()))
+        work = functools.partial(run_block, engine=engine) if local else run_block
+        on_gpu = next(qmodel.parameters()).device.type == "cuda"
+        gpus = 1.0 / executor.worker_count() if on_gpu else 0.0  # workers share the GPU
+        for _, records in run_units(executor, work, ctx, units, log, gpus):
+            for scope, ber, k, seed, accuracy in records:
+                store.add(scope, ber, k, seed, accuracy)
+                bar.update(1)
+                bar.set_postfix(scope=scope, ber=f"{ber:g}")
         bar.close()
     finally:
         store.close()

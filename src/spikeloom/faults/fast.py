@@ -8,6 +8,8 @@ pairs whose spikes can change.
 pass 2^24): the clean activations entering every layer are cached per evaluation chunk, and a
 trial recomputes only from its first faulty layer, with the reference's own modules and
 chunk shapes.
+`BatchedEngine` (faults/batched.py; asked for by name, never picked by 'auto'): K trials'
+weight copies in one forward pass, for SNNs fed spikes, on CPU or CUDA.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import nn
 
 from spikeloom.data.protocol import eval_batches
 from spikeloom.errors import ConfigError
+from spikeloom.faults.batched import BatchedEngine, batched_supported
 from spikeloom.faults.delta import (
     SPIKE_ENCODINGS,
     DeltaEngine,
@@ -89,7 +92,7 @@ class PrefixEngine:
         return _accuracy(torch.cat(preds), self.y)
 
 
-ENGINES = ("auto", "reference", "prefix", "delta", "compiled")
+ENGINES = ("auto", "reference", "prefix", "delta", "compiled", "batched")
 ENGINE_ALIASES = {"fast": "auto"}  # the name of 0.1, kept for one release
 _warned_numba = False
 
@@ -125,6 +128,9 @@ def supported_engines(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
     elif not (spikes and exact_accumulations(cfg, qw) and supported(cfg, model)):
         reasons["compiled"] = ("it needs an SNN fed spikes with a spike-count readout, LIF "
                                "layers, at most 64 timesteps and exact integer sums")
+    if not batched_supported(cfg, model, qw):
+        reasons["batched"] = ("it needs an SNN fed spikes (rate or latency encoding) with LIF "
+                              "hidden layers and exact integer sums")
     if not lifs:
         reasons["delta"] = "it needs an SNN with LIF hidden layers"
     elif x_seq is not None and not delta_supported(cfg, qw, x_seq):
@@ -172,4 +178,6 @@ def make_engine(name: str, model: nn.Module, cfg: ModelConfig, qw: QuantizedWeig
         return _compiled_class()[0](model, cfg, qw, x, y, eval_seed)
     if picked == "delta":
         return DeltaEngine(model, cfg, qw, x, y, eval_seed, x_seq=x_seq)
+    if picked == "batched":
+        return BatchedEngine(model, cfg, qw, x, y, eval_seed)
     return PrefixEngine(model, cfg, qw, x, y, eval_seed)

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from spikeloom.executor import ExecutorConfig
 from spikeloom.faults import CampaignConfig, CampaignResult, run_campaign
 from spikeloom.spec import ModelConfig
 
@@ -24,11 +25,13 @@ def stored_masks(extra: dict[str, Any]) -> list[torch.Tensor] | None:
 def measure_reliability(model: nn.Module, cfg: ModelConfig, x: torch.Tensor, y: torch.Tensor,
                         cc: CampaignConfig, eval_seed: int = 0, store_path: str | Path | None = None,
                         masks: list[torch.Tensor] | None = None, progress: bool = False,
-                        log: Callable[[str], None] | None = None) -> CampaignResult:
+                        log: Callable[[str], None] | None = None,
+                        executor: ExecutorConfig | None = None) -> CampaignResult:
     """Fault campaign `cc` of `model` on (x [N, D], y [N]); `masks` marks the stored synapses of
-    a pruned network (others are never hit). Resumable through `store_path`."""
+    a pruned network (others are never hit). Resumable through `store_path`. `executor`: where
+    blocks of trials run (default: this process; same per-trial results anywhere)."""
     return run_campaign(model, cfg, x, y, cc, eval_seed=eval_seed, store_path=store_path,
-                        progress=progress, log=log, masks=masks)
+                        progress=progress, log=log, masks=masks, executor=executor)
 
 
 def _rows(campaign: dict[str, Any], ber: float) -> list[dict[str, Any]]:

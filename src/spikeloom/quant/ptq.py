@@ -58,7 +58,8 @@ def dequantize(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class QuantizedWeights:
-    """Integer weights of every layer. q[i]: [out_i, in_i] int32; scale[i]: [] or [out_i].
+    """Integer weights of every layer. q[i]: [out_i, in_i] int32; scale[i]: [] or [out_i]
+    (on the CPU).
 
     bits: the bit width (the widest one when layers differ); layer_bits: each layer's width
     when they differ (mixed precision, as the architecture search makes), else None."""
@@ -147,7 +148,10 @@ def quantize_model(model: nn.Module, bits: int = 8, per_channel: bool = False) -
                 "or start from the float checkpoint")
         return existing
     pairs = [quantize_tensor(fc.weight, bits, per_channel) for fc in _linears(model)]
-    return QuantizedWeights(bits, per_channel, tuple(q for q, _ in pairs), tuple(s for _, s in pairs))
+    # kept on the CPU like `quantization_of`'s: fault sampling reads them every trial there, and
+    # `apply_quantized` puts them on the model's device once
+    return QuantizedWeights(bits, per_channel, tuple(q.cpu() for q, _ in pairs),
+                            tuple(s.cpu() for _, s in pairs))
 
 
 def quantization_of(model: nn.Module) -> QuantizedWeights | None:

@@ -135,7 +135,7 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
             group["lr"] = learning_rate(tcfg, epoch)
         model.train()
         order = torch.randperm(n, generator=shuffle_gen)
-        total_loss = 0.0
+        total_loss = torch.zeros((), dtype=torch.float64, device=device)  # no sync per step
         for b in range(batches):
             idx = order[b * tcfg.batch_size:(b + 1) * tcfg.batch_size]
             xb, yb = x_train[idx].to(device), y_train[idx].to(device)
@@ -143,14 +143,15 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total_loss += float(loss.detach()) * len(idx)
+            total_loss += loss.detach().double() * len(idx)
             bar.update(1)
+        mean_loss = float(total_loss) / n
         seconds += time.perf_counter() - t0
-        bar.set_postfix(epoch=epoch + 1, loss=f"{total_loss / n:.3f}")
+        bar.set_postfix(epoch=epoch + 1, loss=f"{mean_loss:.3f}")
         ckpt = Checkpoint(
             cfg, tcfg, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
             epoch=epoch + 1,
-            metrics={"train_seconds": seconds, "train_loss": total_loss / n},
+            metrics={"train_seconds": seconds, "train_loss": mean_loss},
             resume_state={"optimizer": optimizer.state_dict(),
                           "shuffle_rng": shuffle_gen.get_state(),
                           "encode_rng": encode_gen.get_state()},
