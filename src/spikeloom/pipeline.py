@@ -46,6 +46,7 @@ class RunOptions:
     map_workers: int = 2
     progress: bool = False
     device: str = "cpu"
+    executor: Any = None  # an ExecutorConfig: where fault-campaign blocks run
     nas: NasStage = NasStage()
 
 
@@ -69,11 +70,11 @@ def run_search(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
         from spikeloom.search.multiobjective import optuna_search  # noqa: PLC0415
 
         result = optuna_search(scfg, data, out, opts.n_trials, opts.storage, progress=opts.progress,
-                               log=log, device=opts.device)
+                               log=log, device=opts.device, executor=opts.executor)
     else:
         result = staged_search(scfg, data, out, expand=opts.expand, progress=opts.progress, log=log,
-                               device=opts.device)
-    return report_test(result, data, out, opts.progress, log, opts.device)
+                               device=opts.device, executor=opts.executor)
+    return report_test(result, data, out, opts.progress, log, opts.device, opts.executor)
 
 
 def run_pipeline(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,

@@ -19,6 +19,7 @@ from spikeloom.cli.common import (
     say,
     show_progress,
 )
+from spikeloom.cli.executor_flags import add_executor_arguments, executor_config
 
 if TYPE_CHECKING:  # annotations only: the CLI imports torch-heavy packages lazily
     from spikeloom.search.nas.stage import NasStage
@@ -66,6 +67,7 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
     p.add_argument("--expand", action="store_true", help="on FAIL, run the proposed wider grid")
     add_seed(p)
     add_device(p)
+    add_executor_arguments(p)
     add_quiet(p)
 
 
@@ -96,12 +98,14 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
     `nas`: a `NasStage` (run only; None = no architecture search); `run_options`: further
     `RunOptions` fields (run only)."""
     from spikeloom.data import load_dataset  # noqa: PLC0415
+    from spikeloom.executor import executor_session  # noqa: PLC0415
     from spikeloom.io import prepare_out_dir  # noqa: PLC0415
     from spikeloom.pipeline import RunOptions, run_pipeline  # noqa: PLC0415
     from spikeloom.spec import ModelConfig  # noqa: PLC0415
     from spikeloom.train import check_fits  # noqa: PLC0415
 
     device = device_of(args)
+    executor = executor_config(args)
     data = load_dataset(args.dataset, args.data_dir)
     scfg = search_config_from(args, data)
     check_fits(ModelConfig(arch="ann", topology=scfg.topology), data)
@@ -117,11 +121,12 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
         from spikeloom.search.shared_study import open_storage  # noqa: PLC0415
 
         open_storage(args.storage)  # fail fast, before anything is written
-    out = prepare_out_dir(out_dir)
     opts = RunOptions(strategy=args.strategy, n_trials=args.n_trials, storage=args.storage,
                       expand=args.expand, explain=explain, map_crossbars=map_crossbars,
-                      progress=show_progress(args), device=str(device), nas=nas, **run_options)
-    summary = run_pipeline(scfg, data, out, opts, log=lambda s: say(args, s))
+                      progress=show_progress(args), device=str(device), executor=executor, nas=nas,
+                      **run_options)
+    with executor_session(executor):  # Ray reached (or refused) before anything is written
+        summary = run_pipeline(scfg, data, prepare_out_dir(out_dir), opts, log=lambda s: say(args, s))
     best = summary["best"]
     verdict = summary["verdict"]
     if best:

@@ -75,9 +75,10 @@ class Measurer:
     models train on its x_train and are measured on its x_test (the validation part)."""
 
     def __init__(self, scfg: SearchConfig, selection: Dataset, out: Path, progress: bool = False,
-                 log: Callable[[str], None] = lambda _s: None, device: Any = None) -> None:
+                 log: Callable[[str], None] = lambda _s: None, device: Any = None,
+                 executor: Any = None) -> None:
         self.scfg, self.data, self.out, self.progress, self.log = scfg, selection, out, progress, log
-        self.device = device
+        self.device, self.executor = device, executor
         self.tcfg = TrainConfig(dataset=selection.name, epochs=scfg.epochs, batch_size=scfg.batch_size,
                                 lr=scfg.lr, seed=scfg.seed, train_subset=scfg.train_subset,
                                 lr_schedule=scfg.lr_schedule)
@@ -158,7 +159,7 @@ class Measurer:
         store = self.out / folder / f"{name}.jsonl"
         store.parent.mkdir(parents=True, exist_ok=True)
         result = measure_reliability(qmodel, cfg, x, y, ccfg, eval_seed=s.seed, store_path=store,
-                                     progress=self.progress)
+                                     progress=self.progress, executor=self.executor)
         return result.to_dict()
 
     def report_test(self, m: Measurement, test: Dataset, campaign: bool) -> Measurement:

@@ -73,7 +73,7 @@ def sample_config(trial: Any, scfg: SearchConfig, space: SearchSpace) -> ModelCo
 def optuna_search(scfg: SearchConfig, data: Dataset, out: Path, n_trials: int,
                   storage: str | None = None, space: SearchSpace | None = None,
                   progress: bool = False, log: Callable[[str], None] = lambda _s: None,
-                  device: Any = None) -> SearchResult:
+                  device: Any = None, executor: Any = None) -> SearchResult:
     """Run this worker's share of a study of `n_trials` complete trials; return the whole
     study's result (all workers' trials), stages assigned as in the staged search."""
     import optuna  # noqa: PLC0415
@@ -86,7 +86,7 @@ def optuna_search(scfg: SearchConfig, data: Dataset, out: Path, n_trials: int,
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     rdb = open_storage(url)
     selection = validation_split(data, scfg.val_fraction, scfg.seed)
-    measurer = Measurer(scfg, selection, out, progress, log, device)
+    measurer = Measurer(scfg, selection, out, progress, log, device, executor)
     ann = measurer.measure("ann", ModelConfig(arch="ann", topology=scfg.topology), campaign=True)
     sampler = optuna.samplers.TPESampler(
         seed=scfg.seed, multivariate=True, n_startup_trials=max(2, min(10, n_trials // 3)),

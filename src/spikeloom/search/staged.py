@@ -100,12 +100,12 @@ def snn_config(scfg: SearchConfig, timesteps: int, threshold: float) -> ModelCon
 
 def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = False,
                   progress: bool = False, log: Callable[[str], None] = lambda _s: None,
-                  device: Any = None) -> SearchResult:
+                  device: Any = None, executor: Any = None) -> SearchResult:
     """Run Algorithm 1 (STEPS 0-2) on the validation split of `data`, keeping models and
     results under `out` (resumable). Does not read the test split: see `report_test`."""
     start = time.perf_counter()
     selection = validation_split(data, scfg.val_fraction, scfg.seed)
-    measurer = Measurer(scfg, selection, out, progress, log, device)
+    measurer = Measurer(scfg, selection, out, progress, log, device, executor)
     # STEP 0: the reference ANN, always with its fault campaign.
     ann = measurer.measure("ann", ModelConfig(arch="ann", topology=scfg.topology), campaign=True)
     log(f"ANN: validation accuracy {ann.accuracy:.4f}, reliability {ann.reliability_pct:.2f} %, "
@@ -138,11 +138,12 @@ def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = F
 
 
 def report_test(result: SearchResult, data: Dataset, out: Path, progress: bool = False,
-                log: Callable[[str], None] = lambda _s: None, device: Any = None) -> SearchResult:
+                log: Callable[[str], None] = lambda _s: None, device: Any = None,
+                executor: Any = None) -> SearchResult:
     """STEP 3: the test figures of every measured model (campaigns for the ANN and the chosen
     SNN), after selection; the choice does not change."""
     measurer = Measurer(result.config, validation_split(data, result.config.val_fraction, result.config.seed),
-                        out, progress, log, device)
+                        out, progress, log, device, executor)
     chosen = {result.ann.name, result.best.name if result.best else None}
 
     def tested(m: Measurement) -> Measurement:
