@@ -21,6 +21,7 @@ from spikeloom.cli.common import (
 from spikeloom.cli.executor_flags import add_executor_arguments, executor_config
 from spikeloom.io import prepare_out_dir, write_summary
 
+MITIGATIONS = ("none", "clamp", "msb-parity", "msb-ecc")
 FAULT_CHOICES = ("bitflip", "stuck-at-0", "stuck-at-1", "dead", "saturated", "threshold")
 
 
@@ -43,6 +44,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bits", type=int, default=None,
                    help="weight bit width 2..16 (default: the model's quantization, else 8)")
     p.add_argument("--per-channel", action="store_true", help="per-channel scales (default per-tensor)")
+    p.add_argument("--mitigation", choices=MITIGATIONS, default="none",
+                   help="reliability lever on the faulty words: clamp (to the layer's trained range), "
+                        "msb-parity (parity over the top bits; a mismatch zeroes the word), msb-ecc "
+                        "(Hamming SEC over the top bits); with a lever, the unmitigated campaign runs "
+                        "too (same masks) and summary.json reports the paired gain and its cost")
+    p.add_argument("--protect-bits", type=int, default=2,
+                   help="most significant bits msb-parity / msb-ecc protect (default 2: sign and MSB)")
+    p.add_argument("--energy-table", default=None,
+                   help="energy table (JSON/YAML) pricing the lever's decode logic (default 45 nm int)")
     add_engine(p)
     add_executor_arguments(p)
     add_out(p)
@@ -63,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                         layers=None if args.layers is None else tuple(args.layers), bits=bits,
                         per_channel=per_channel, seed=seeds["fault_seed"], engine=args.engine,
                         fault=args.fault, threshold_factor=args.threshold_factor,
-                        confidence=args.confidence, margin=args.margin)
+                        confidence=args.confidence, margin=args.margin, mitigation=args.mitigation,
+                        protected_bits=args.protect_bits)
     model = build_checkpoint_model(ckpt, device)
     x, y = first_samples(args, data.x_test, data.y_test)
     # validate everything a campaign can reject before anything is written
@@ -74,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
     scopes_of(ckpt.model_config, cc)
     qw, qmodel, _ = prepare_quantized(model, cc)
     pick_engine(cc.engine, qmodel, ckpt.model_config, qw)  # a named engine that cannot serve it
+    from spikeloom.energy.tables import default_table, load_table  # noqa: PLC0415
     from spikeloom.executor import executor_session  # noqa: PLC0415
+    from spikeloom.measure.levers import lever_cost, lever_gain  # noqa: PLC0415
 
+    cost = lever_cost(ckpt.model_config, cc,
+                      load_table(args.energy_table) if args.energy_table else default_table("int"))
     with executor_session(executor):  # Ray reached (or refused) before anything is written
         out = prepare_out_dir(args.out)
         trials_path = Path(out) / "trials.jsonl"
@@ -83,7 +98,15 @@ def run(args: argparse.Namespace) -> int:
                                      store_path=trials_path, masks=stored_masks(ckpt.extra),
                                      progress=show_progress(args), log=lambda line: say(args, line),
                                      executor=executor)
+        lever: dict = {"cost": cost}
+        if cc.mitigation != "none":  # the same campaign unmitigated: same seeds, same masks
+            base = measure_reliability(model, ckpt.model_config, x, y, cc.replace(mitigation="none"),
+                                       eval_seed=seeds["eval_seed"], store_path=Path(out) / "trials-none.jsonl",
+                                       masks=stored_masks(ckpt.extra), progress=show_progress(args),
+                                       executor=executor)
+            lever |= {"baseline": base.to_dict(), "gain": lever_gain(result, base, cost)}
     summary = result.to_dict() | {
+        "mitigation": lever,
         "float_accuracy": result.float_accuracy,
         "quantized_accuracy": result.clean_accuracy,
         "model": str(args.model), "dataset": data.name, "split": data.held_out, "samples": len(y),
@@ -98,5 +121,10 @@ def run(args: argparse.Namespace) -> int:
         say(args, f"  {r.scope:<9} ber {r.ber:<8g} {r.trials:>5} trials  mean {r.mean_accuracy:.4f}  "
                   f"drop {r.accuracy_drop:+.4f}  reliability {r.reliability_pct:6.2f}%  "
                   f"ci95 [{r.ci95[0]:.4f}, {r.ci95[1]:.4f}]")
+    for g in lever.get("gain", []):
+        say(args, f"  {cc.mitigation}: {g['scope']:<9} ber {g['ber']:<8g} reliability "
+                  f"{g['baseline_reliability_pct']:6.2f}% -> {g['reliability_pct']:6.2f}%  gain "
+                  f"{g['gain_pp']:+.2f} pp ci95 [{g['gain_ci95'][0]:+.2f}, {g['gain_ci95'][1]:+.2f}]  "
+                  f"(+{cost['extra_bits_per_weight']} bits/weight, +{cost['extra_pj_per_read']:.3g} pJ/read)")
     say(args, f"summary -> {Path(out) / 'summary.json'}")
     return 0

@@ -42,6 +42,7 @@ class BlockContext:
     threshold_factor: float
     clean: float
     masks: list[torch.Tensor] | None = None  # stored synapses of a pruned network
+    campaign: Any = None  # the CampaignConfig: its lever (mitigation) and hit_bits shape the reads
 
 
 _ENGINE: dict[str, Any] = {}  # this process's engine of the last campaign it served
@@ -60,14 +61,18 @@ def engine_for(ctx: BlockContext):
 
 def run_block(ctx: BlockContext, block: list[Trial], engine: Any = None) -> list[TrialResult]:
     """Accuracies of the block's trials (an engine with `accuracies` evaluates them together)."""
-    from spikeloom.faults.campaign import structural_zeros, trial_seed  # noqa: PLC0415
+    from spikeloom.faults.campaign import read_faults, structural_zeros, trial_seed  # noqa: PLC0415
 
     engine = engine if engine is not None else engine_for(ctx)
     seeds = [trial_seed(ctx.campaign_seed, ber, k) for _, _, ber, k in block]
     bits = ctx.qw.layer_bits or ctx.qw.bits
-    faults = [structural_zeros(sample_trial_faults(ctx.qw.q, bits, ctx.fault, ber, seed, layers,
-                                                   ctx.threshold_factor), ctx.masks)
-              for (_, layers, ber, _), seed in zip(block, seeds)]
+    if ctx.campaign is not None:
+        faults = [structural_zeros(read_faults(ctx.qw, ctx.campaign, ber, seed, layers), ctx.masks)
+                  for (_, layers, ber, _), seed in zip(block, seeds)]
+    else:
+        faults = [structural_zeros(sample_trial_faults(ctx.qw.q, bits, ctx.fault, ber, seed, layers,
+                                                       ctx.threshold_factor), ctx.masks)
+                  for (_, layers, ber, _), seed in zip(block, seeds)]
     hit = [i for i, f in enumerate(faults) if f]
     accuracies = [ctx.clean] * len(block)
     if hasattr(engine, "accuracies"):

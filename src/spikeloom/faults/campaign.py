@@ -34,6 +34,7 @@ from spikeloom.faults.injection import (
     derive_seed,
     sample_trial_faults,
 )
+from spikeloom.faults.mitigation import check_mitigation, mitigate
 from spikeloom.faults.reference import ReferenceEngine
 from spikeloom.faults.stats import leveugle_sample_size, mean_std_ci95, t_for_confidence
 from spikeloom.faults.store import TrialStore
@@ -55,6 +56,8 @@ class CampaignConfig(Spec):
     scope: 'model' (all layers at once), 'layer' (one layer at a time) or 'both'.
     layers: 1-based layers for layer-wise scopes (None: all). bits: weight bit width.
     threshold_factor: multiplier of a perturbed neuron's threshold (fault 'threshold').
+    mitigation: reliability lever applied to the faulty words ('none', 'clamp', 'msb-parity',
+    'msb-ecc'; `faults.mitigation`), protecting the `protected_bits` most significant bits.
     """
 
     bers: tuple[float, ...] = DEFAULT_BERS
@@ -69,6 +72,8 @@ class CampaignConfig(Spec):
     threshold_factor: float = 0.5
     confidence: float | None = None
     margin: float = 0.01
+    mitigation: str = "none"
+    protected_bits: int = 2
 
     def __post_init__(self) -> None:
         bers = (self.bers,) if isinstance(self.bers, (int, float)) else tuple(self.bers)
@@ -84,6 +89,7 @@ class CampaignConfig(Spec):
         object.__setattr__(self, "engine", engine_name(self.engine))
         check_fault(self.fault)
         check_bits(self.bits)
+        check_mitigation(self.mitigation, self.protected_bits, self.bits, self.fault)
         if not self.threshold_factor >= 0:
             raise ConfigError(f"threshold factor must be >= 0, got {self.threshold_factor}")
         if self.confidence is not None:
@@ -199,6 +205,8 @@ def _fingerprint(qw: QuantizedWeights, cfg: ModelConfig, cc: CampaignConfig,
     h = hashlib.sha256()
     settings = cc.to_dict() | {"trials": None, "engine": None, "scope": None, "layers": None,
                                "bers": None, "confidence": None, "margin": None}
+    if cc.mitigation == "none":  # stores written before the levers existed stay valid
+        settings = {k: v for k, v in settings.items() if k not in ("mitigation", "protected_bits")}
     h.update(json.dumps([cfg.to_dict(), settings, eval_seed], sort_keys=True).encode())
     for t in (*qw.q, *qw.scale, x, y, *(masks or [])):
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
@@ -274,7 +282,7 @@ def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
                    desc=f"faults {cfg.name} ({used})", unit="trial", leave=False)
         # workers resolve the engine name themselves ('auto': the fastest their installation has)
         ctx = BlockContext(f"{store.fingerprint}|{cc.engine}", cc.engine, qmodel, cfg, qw, x, y,
-                           eval_seed, cc.seed, cc.fault, cc.threshold_factor, clean, masks)
+                           eval_seed, cc.seed, cc.fault, cc.threshold_factor, clean, masks, cc)
         batch = int(getattr(engine, "batch", 1)) if local else 1
         units = ([pending[i:i + batch] for i in range(0, len(pending), batch)] if local
                  else blocks_of(pending, executor.worker_count()))
@@ -318,7 +326,7 @@ def replay_trial(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y
     if layers is None:
         raise ConfigError(f"unknown scope {scope!r}; use 'model' or 'layer:<index>'")
     qw, qmodel, _ = prepare_quantized(model, cc)
-    faults = sample_trial_faults(qw.q, qw.layer_bits or qw.bits, cc.fault, ber, seed, layers, cc.threshold_factor)
+    faults = read_faults(qw, cc, ber, seed, layers)
     return ReferenceEngine(qmodel, model_config, qw, x, y, eval_seed).accuracy(faults)
 
 
@@ -327,4 +335,12 @@ def trial_faults(qw: QuantizedWeights, model_config: ModelConfig, campaign_confi
     """The faults a recorded trial injected (for inspection and paired comparisons)."""
     cc = campaign_config
     layers = dict(scopes_of(model_config, cc.replace(scope="both", layers=None)))[scope]
-    return sample_trial_faults(qw.q, qw.layer_bits or qw.bits, cc.fault, ber, seed, layers, cc.threshold_factor)
+    return read_faults(qw, cc, ber, seed, layers)
+
+
+def read_faults(qw: QuantizedWeights, cc: CampaignConfig, ber: float, seed: int,
+                 layers: tuple[int, ...]) -> list[LayerFaults]:
+    """One trial's faults as the memory reads them: sampled, then through `cc.mitigation`."""
+    bits = qw.layer_bits or qw.bits
+    faults = sample_trial_faults(qw.q, bits, cc.fault, ber, seed, layers, cc.threshold_factor)
+    return mitigate(cc.mitigation, faults, qw.q, bits, cc.fault, ber, seed, layers, cc.protected_bits)
