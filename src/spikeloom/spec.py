@@ -133,6 +133,8 @@ class TrainConfig(Spec):
 
     lr_schedule: 'constant' (default) or 'cosine' (epoch e of E trains with
     lr * (1 + cos(pi e / E)) / 2, a function of the epoch alone, so resuming is exact).
+    fault_aware_ber > 0: fault-aware training (`train.fault_aware`): every step runs through
+    weights quantized to `fault_aware_bits` and hit by bit flips at that rate.
     """
 
     dataset: str = "digits"
@@ -142,8 +144,14 @@ class TrainConfig(Spec):
     seed: int = 0
     train_subset: int | None = None
     lr_schedule: str = "constant"
+    fault_aware_ber: float = 0.0
+    fault_aware_bits: int = 8
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.fault_aware_ber < 0.5:
+            raise ConfigError(f"fault-aware bit error rate must be in [0, 0.5), got {self.fault_aware_ber}")
+        if not 2 <= self.fault_aware_bits <= 16:
+            raise ConfigError(f"fault-aware bit width must be in 2..16, got {self.fault_aware_bits}")
         if self.epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {self.epochs}")
         if self.batch_size < 1:
@@ -151,3 +159,11 @@ class TrainConfig(Spec):
         if not self.lr > 0:
             raise ConfigError(f"learning rate must be > 0, got {self.lr}")
         _choice("learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fault-aware fields only when used: configs (and the caches keyed on them) from
+        before fault-aware training stay the same."""
+        d = super().to_dict()
+        if self.fault_aware_ber == 0.0:
+            d.pop("fault_aware_ber"), d.pop("fault_aware_bits")
+        return d

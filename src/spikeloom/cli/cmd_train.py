@@ -59,6 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
     add_training_arguments(p)
     add_method_arguments(p)
+    p.add_argument("--fault-aware-ber", type=float, default=0.0,
+                   help="fault-aware training: every step runs through int weights hit by bit flips "
+                        "at this rate (default 0: off)")
+    p.add_argument("--fault-aware-bits", type=int, default=8,
+                   help="bit width of fault-aware training's weights (default 8)")
     p.add_argument("--fresh", action="store_true",
                    help="ignore a checkpoint already in --out (default: resume or reuse it)")
     add_seed(p)
@@ -77,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = model_config_from(args)
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                        lr=args.lr, seed=args.seed, train_subset=args.train_subset,
-                       lr_schedule=args.lr_schedule)
+                       lr_schedule=args.lr_schedule, fault_aware_ber=args.fault_aware_ber,
+                       fault_aware_bits=args.fault_aware_bits)
     data = load_dataset(args.dataset, args.data_dir)
     check_fits(cfg, data)
     out = prepare_out_dir(args.out)

@@ -75,6 +75,14 @@ class CampaignConfig(Spec):
     mitigation: str = "none"
     protected_bits: int = 2
 
+    def to_dict(self) -> dict:
+        """The lever's fields only when one is used: configs, stores and caches written before
+        the levers existed keep their keys."""
+        d = super().to_dict()
+        if self.mitigation == "none":
+            d.pop("mitigation"), d.pop("protected_bits")
+        return d
+
     def __post_init__(self) -> None:
         bers = (self.bers,) if isinstance(self.bers, (int, float)) else tuple(self.bers)
         if not bers:
@@ -205,8 +213,6 @@ def _fingerprint(qw: QuantizedWeights, cfg: ModelConfig, cc: CampaignConfig,
     h = hashlib.sha256()
     settings = cc.to_dict() | {"trials": None, "engine": None, "scope": None, "layers": None,
                                "bers": None, "confidence": None, "margin": None}
-    if cc.mitigation == "none":  # stores written before the levers existed stay valid
-        settings = {k: v for k, v in settings.items() if k not in ("mitigation", "protected_bits")}
     h.update(json.dumps([cfg.to_dict(), settings, eval_seed], sort_keys=True).encode())
     for t in (*qw.q, *qw.scale, x, y, *(masks or [])):
         h.update(t.detach().cpu().contiguous().numpy().tobytes())

@@ -21,6 +21,7 @@ from spikeloom.snn.checkpoint import Checkpoint, load_checkpoint, save_checkpoin
 from spikeloom.snn.inference import resolve_device, spike_counts
 from spikeloom.snn.models import build_model
 from spikeloom.spec import ModelConfig, TrainConfig
+from spikeloom.train.fault_aware import faulty_weights
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
     optimizer = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
     shuffle_gen = make_generator(tcfg.seed + 1)
     encode_gen = make_generator(tcfg.seed + 2, device)
+    fault_gen = make_generator(tcfg.seed + 3)  # fault-aware training's flips (CPU)
     start_epoch, seconds = 0, 0.0
 
     old = _try_resume(path, cfg, tcfg)
@@ -114,6 +116,8 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
         optimizer.load_state_dict(old.resume_state["optimizer"])
         shuffle_gen.set_state(old.resume_state["shuffle_rng"])
         encode_gen.set_state(old.resume_state["encode_rng"])
+        if "fault_rng" in old.resume_state:
+            fault_gen.set_state(old.resume_state["fault_rng"])
         start_epoch, seconds = old.epoch, float(old.metrics.get("train_seconds", 0.0))
         if log and start_epoch < tcfg.epochs:
             log(f"resuming from epoch {start_epoch}/{tcfg.epochs} in {path}")
@@ -139,9 +143,10 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
         for b in range(batches):
             idx = order[b * tcfg.batch_size:(b + 1) * tcfg.batch_size]
             xb, yb = x_train[idx].to(device), y_train[idx].to(device)
-            loss = loss_fn(model(model_inputs(cfg, xb, encode_gen)), yb)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            with faulty_weights(model, tcfg.fault_aware_ber, tcfg.fault_aware_bits, fault_gen):
+                loss = loss_fn(model(model_inputs(cfg, xb, encode_gen)), yb)
+                loss.backward()
             optimizer.step()
             total_loss += loss.detach().double() * len(idx)
             bar.update(1)
@@ -154,7 +159,8 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
             metrics={"train_seconds": seconds, "train_loss": mean_loss},
             resume_state={"optimizer": optimizer.state_dict(),
                           "shuffle_rng": shuffle_gen.get_state(),
-                          "encode_rng": encode_gen.get_state()},
+                          "encode_rng": encode_gen.get_state(),
+                          "fault_rng": fault_gen.get_state()},
         )
         if path is not None:
             save_checkpoint(path, ckpt)
