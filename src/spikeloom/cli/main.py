@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datasets": ("cmd_datasets", "list datasets and where their files are"),
     "faults": ("cmd_faults", "fault-injection campaign (bit flips, stuck-at, neuron faults)"),
     "energy": ("cmd_energy", "operation counts and energy per sample"),
+    "reproduce": ("cmd_reproduce", "the reliability-aware co-design paper's whole experiment, figures and table"),
     "search": ("cmd_search", "reliability-aware search of SNN configurations"),
     "explain": ("cmd_explain", "explain a trained SNN (activity, attributions, rules)"),
     "map": ("cmd_map", "map a network onto memristor crossbars with CP-SAT"),
