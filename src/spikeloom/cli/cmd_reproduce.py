@@ -66,7 +66,7 @@ def _plan(args: argparse.Namespace):
             known = dict(getattr(plan, key))
             bad = [v for v in have if v not in known]
             if bad:
-                raise ConfigError(f"unknown {flag[2:-1]} {', '.join(bad)}; choose from {', '.join(known)}")
+                raise ConfigError(f"unknown {flag[2:]} {', '.join(bad)}; choose from {', '.join(known)}")
             plan = plan.replace(**{key: tuple((v, known[v]) for v in have)})
     return plan
 

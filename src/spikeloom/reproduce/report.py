@@ -153,49 +153,53 @@ def write_figures(rows_by_ds: dict[str, list[dict[str, Any]]], out: Path) -> lis
         written.append(path)
 
     for ds, rows in rows_by_ds.items():
-        tops, models = _order(rows)
-        snn_models = [m for m in models if m != "ANN"]
-        # Fig. 2: accuracy of each SNN next to its ANN
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        _bars(ax, tops, models, lambda t, m: (_by(rows, t, m) or {}).get("test_accuracy_int8", 0) * 100,
-              "test accuracy, int8 (%)")
-        ax.set_title(f"{ds}: accuracy (Fig. 2)")
-        ax.legend(fontsize=7)
-        save(fig, f"{ds}_fig2_accuracy.png")
-        # Fig. 3: model-wise reliability per BER
-        bers = [m["ber"] for m in rows[0]["model_wise"]]
-        fig, axes = plt.subplots(1, len(bers), figsize=(4 * len(bers), 3.5), squeeze=False)
-        for ax, k in zip(axes[0], range(len(bers))):
-            _bars(ax, tops, models, lambda t, m, k=k: (_by(rows, t, m) or {"model_wise": [{}] * 9})["model_wise"][k]
-                  .get("reliability_pct", 0), "reliability (%)")
-            ax.set_title(f"BER {bers[k]:g}")
-        axes[0][0].legend(fontsize=7)
-        fig.suptitle(f"{ds}: model-wise reliability (Fig. 3)")
-        save(fig, f"{ds}_fig3_model_wise.png")
-        # Fig. 4: layer-wise reliability at the layer BER (C2 vs ANN)
-        lw = [t for t in tops if _by(rows, t, "ANN") and (_by(rows, t, "ANN") or {}).get("layer_wise")]
-        if lw:
-            fig, axes = plt.subplots(1, len(lw), figsize=(4.5 * len(lw), 3.5), squeeze=False)
-            for ax, t in zip(axes[0], lw):
-                kinds = [m for m in models if (_by(rows, t, m) or {}).get("layer_wise")]
-                layers = [s["scope"].replace("layer:", "L") for s in _by(rows, t, "ANN")["layer_wise"]]
-                _bars(ax, layers, kinds, lambda layer, m, t=t: next(
-                    s["reliability_pct"] for s in _by(rows, t, m)["layer_wise"]
-                    if s["scope"] == layer.replace("L", "layer:")), "reliability (%)")
-                ax.set_title(t)
-                ax.legend(fontsize=7)
-            fig.suptitle(f"{ds}: layer-wise reliability at BER "
-                         f"{_by(rows, lw[0], 'ANN')['layer_wise'][0]['ber']:g} (Fig. 4)")
-            save(fig, f"{ds}_fig4_layer_wise.png")
-        # Fig. 5: ANN/SNN energy ratio
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        _bars(ax, tops, snn_models, lambda t, m: energy_ratio(rows, t, m), "energy ANN / SNN (x)")
-        ax.set_title(f"{ds}: energy ratio (Fig. 5)")
-        ax.legend(fontsize=7)
-        save(fig, f"{ds}_fig5_energy.png")
+        _dataset_figures(ds, rows, plt, save)
     return written
 
 
 def write_tables(rows_by_ds: dict[str, list[dict[str, Any]]], out: Path) -> None:
     atomic_write_text(out / "results.csv", csv_text(rows_by_ds))
     atomic_write_text(out / "table.md", table_text(rows_by_ds))
+
+
+def _dataset_figures(ds: str, rows: list[dict[str, Any]], plt: Any, save: Any) -> None:
+    tops, models = _order(rows)
+    snn_models = [m for m in models if m != "ANN"]
+    # Fig. 2: accuracy of each SNN next to its ANN
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    _bars(ax, tops, models, lambda t, m: (_by(rows, t, m) or {}).get("test_accuracy_int8", 0) * 100,
+          "test accuracy, int8 (%)")
+    ax.set_title(f"{ds}: accuracy (Fig. 2)")
+    ax.legend(fontsize=7)
+    save(fig, f"{ds}_fig2_accuracy.png")
+    # Fig. 3: model-wise reliability per BER
+    bers = [m["ber"] for m in rows[0]["model_wise"]]
+    fig, axes = plt.subplots(1, len(bers), figsize=(4 * len(bers), 3.5), squeeze=False)
+    for ax, k in zip(axes[0], range(len(bers))):
+        _bars(ax, tops, models, lambda t, m, k=k: (_by(rows, t, m) or {"model_wise": [{}] * 9})["model_wise"][k]
+              .get("reliability_pct", 0), "reliability (%)")
+        ax.set_title(f"BER {bers[k]:g}")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{ds}: model-wise reliability (Fig. 3)")
+    save(fig, f"{ds}_fig3_model_wise.png")
+    # Fig. 4: layer-wise reliability at the layer BER (C2 vs ANN)
+    lw = [t for t in tops if _by(rows, t, "ANN") and (_by(rows, t, "ANN") or {}).get("layer_wise")]
+    if lw:
+        fig, axes = plt.subplots(1, len(lw), figsize=(4.5 * len(lw), 3.5), squeeze=False)
+        for ax, t in zip(axes[0], lw):
+            kinds = [m for m in models if (_by(rows, t, m) or {}).get("layer_wise")]
+            layers = [s["scope"].replace("layer:", "L") for s in _by(rows, t, "ANN")["layer_wise"]]
+            _bars(ax, layers, kinds, lambda layer, m, t=t: next(
+                s["reliability_pct"] for s in _by(rows, t, m)["layer_wise"]
+                if s["scope"] == layer.replace("L", "layer:")), "reliability (%)")
+            ax.set_title(t)
+            ax.legend(fontsize=7)
+        fig.suptitle(f"{ds}: layer-wise reliability at BER "
+                     f"{_by(rows, lw[0], 'ANN')['layer_wise'][0]['ber']:g} (Fig. 4)")
+        save(fig, f"{ds}_fig4_layer_wise.png")
+    # Fig. 5: ANN/SNN energy ratio
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    _bars(ax, tops, snn_models, lambda t, m: energy_ratio(rows, t, m), "energy ANN / SNN (x)")
+    ax.set_title(f"{ds}: energy ratio (Fig. 5)")
+    ax.legend(fontsize=7)
+    save(fig, f"{ds}_fig5_energy.png")
