@@ -128,3 +128,15 @@ def test_cli_reports_paired_gain_and_cost(tmp_path, digits):
     assert main(["faults", "--model", str(m / "model.pt"), "--fault", "dead", "--mitigation", "clamp",
                  "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     assert not (tmp_path / "bad").exists()
+
+
+def test_keep_bits_drops_hits_elsewhere():
+    from spikeloom.faults.mitigation import keep_bits
+
+    mask = torch.tensor([[0b10000001, 0, 0b01000000, 0], [0, 0, 0, 0]])
+    faulty = flip_bits(CLEAN, mask, 8)
+    sign = keep_bits([LayerFaults(1, q=faulty, flipped=3)], [CLEAN], 8, (7,))[0].q
+    assert sign[0, 0] == 5 - 128 and sign[0, 2] == 100          # only the sign flip of 5 stays
+    assert keep_bits([LayerFaults(1, q=faulty, flipped=3)], [CLEAN], 8, (1, 2)) == []
+    with pytest.raises(ConfigError, match="hit bits"):
+        CampaignConfig(hit_bits=(8,))

@@ -34,7 +34,7 @@ from spikeloom.faults.injection import (
     derive_seed,
     sample_trial_faults,
 )
-from spikeloom.faults.mitigation import check_mitigation, mitigate
+from spikeloom.faults.mitigation import check_mitigation, keep_bits, mitigate
 from spikeloom.faults.reference import ReferenceEngine
 from spikeloom.faults.stats import leveugle_sample_size, mean_std_ci95, t_for_confidence
 from spikeloom.faults.store import TrialStore
@@ -58,6 +58,7 @@ class CampaignConfig(Spec):
     threshold_factor: multiplier of a perturbed neuron's threshold (fault 'threshold').
     mitigation: reliability lever applied to the faulty words ('none', 'clamp', 'msb-parity',
     'msb-ecc'; `faults.mitigation`), protecting the `protected_bits` most significant bits.
+    hit_bits: only these bit positions (0 = LSB, bits - 1 = sign) can be hit (None: all).
     """
 
     bers: tuple[float, ...] = DEFAULT_BERS
@@ -74,6 +75,7 @@ class CampaignConfig(Spec):
     margin: float = 0.01
     mitigation: str = "none"
     protected_bits: int = 2
+    hit_bits: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict:
         """The lever's fields only when one is used: configs, stores and caches written before
@@ -81,6 +83,8 @@ class CampaignConfig(Spec):
         d = super().to_dict()
         if self.mitigation == "none":
             d.pop("mitigation"), d.pop("protected_bits")
+        if self.hit_bits is None:
+            d.pop("hit_bits")
         return d
 
     def __post_init__(self) -> None:
@@ -98,6 +102,11 @@ class CampaignConfig(Spec):
         check_fault(self.fault)
         check_bits(self.bits)
         check_mitigation(self.mitigation, self.protected_bits, self.bits, self.fault)
+        if self.hit_bits is not None:
+            object.__setattr__(self, "hit_bits", tuple(int(b) for b in self.hit_bits))
+            if not self.hit_bits or not all(0 <= b < self.bits for b in self.hit_bits):
+                raise ConfigError(f"hit bits must be positions 0..{self.bits - 1} (0 = LSB, "
+                                  f"{self.bits - 1} = sign), got {list(self.hit_bits)}")
         if not self.threshold_factor >= 0:
             raise ConfigError(f"threshold factor must be >= 0, got {self.threshold_factor}")
         if self.confidence is not None:
@@ -349,4 +358,6 @@ def read_faults(qw: QuantizedWeights, cc: CampaignConfig, ber: float, seed: int,
     """One trial's faults as the memory reads them: sampled, then through `cc.mitigation`."""
     bits = qw.layer_bits or qw.bits
     faults = sample_trial_faults(qw.q, bits, cc.fault, ber, seed, layers, cc.threshold_factor)
+    if cc.hit_bits is not None:
+        faults = keep_bits(faults, qw.q, bits, cc.hit_bits)
     return mitigate(cc.mitigation, faults, qw.q, bits, cc.fault, ber, seed, layers, cc.protected_bits)

@@ -29,7 +29,7 @@ import math
 import torch
 
 from spikeloom.errors import ConfigError
-from spikeloom.faults.bits import flip_bits, stuck_at, to_code
+from spikeloom.faults.bits import bit_mask, flip_bits, from_code, stuck_at, to_code
 from spikeloom.faults.injection import WEIGHT_FAULTS, LayerFaults, _hits, derive_seed
 
 MITIGATIONS = ("none", "clamp", "msb-parity", "msb-ecc")
@@ -103,8 +103,6 @@ def _check_faults(stored: torch.Tensor, nbits: int, fault: str, rate: float, tri
     hits = _hits(derive_seed(trial_seed, CHECK_STREAM), layer, stored.numel() * nbits, rate)
     if len(hits) == 0:
         return stored
-    from spikeloom.faults.bits import bit_mask  # noqa: PLC0415
-
     mask = bit_mask(hits, tuple(stored.shape), nbits)
     read = flip_bits(stored, mask, nbits) if fault == "bitflip" else stuck_at(stored, mask, int(fault[-1]), nbits)
     return to_code(read, nbits)
@@ -141,9 +139,28 @@ def _ecc(clean: torch.Tensor, faulty: torch.Tensor, bits: int, k: int, fault: st
     d_fixed = d_read ^ fix
     low = u & ((1 << lo) - 1)
     word = low | (d_fixed << torch.arange(lo, bits)).sum(-1)
-    from spikeloom.faults.bits import from_code  # noqa: PLC0415
-
     return _zero_where(from_code(word, bits), syndrome > n)
+
+
+def keep_bits(faults: list[LayerFaults], qs: list[torch.Tensor] | tuple[torch.Tensor, ...],
+              bits: int | tuple[int, ...], hit_bits: tuple[int, ...]) -> list[LayerFaults]:
+    """The faults restricted to the bit positions `hit_bits` (0 = LSB, bits - 1 = sign): a hit
+    elsewhere is dropped. Each cell is hit independently, so this is the campaign whose faults
+    can only reach those bits (for the ablation of which bits matter)."""
+    widths = (bits,) * len(qs) if isinstance(bits, int) else tuple(bits)
+    out = []
+    for f in faults:
+        if f.q is None:
+            out.append(f)
+            continue
+        n = widths[f.layer - 1]
+        keep = sum(1 << b for b in hit_bits if b < n)
+        clean = to_code(qs[f.layer - 1].detach().cpu(), n)
+        q = from_code(clean ^ ((to_code(f.q, n) ^ clean) & keep), n)
+        g = dataclasses.replace(f, q=None if torch.equal(q, from_code(clean, n)) else q)
+        if not g.empty:
+            out.append(g)
+    return out
 
 
 def mitigate(name: str, faults: list[LayerFaults], qs: list[torch.Tensor] | tuple[torch.Tensor, ...],
