@@ -87,6 +87,7 @@ def main() -> None:
     t0 = TrainConfig(dataset=data.name, epochs=args.epochs, batch_size=128, lr=2e-3, seed=args.seed,
                      train_subset=args.train_subset)
     cc0 = CampaignConfig(bers=(args.ber,), trials=args.trials, bits=args.bits, seed=args.seed)
+    (out / "campaigns").mkdir(parents=True, exist_ok=True)
     models: dict[str, tuple] = {}
 
     def model(cfg: ModelConfig, tcfg: TrainConfig):
