@@ -29,17 +29,16 @@ def energy_ratio(rows: list[dict[str, Any]], top: str, model: str) -> float:
 
 
 def drop_ratios(rows: list[dict[str, Any]], min_drop: float = 0.01) -> list[tuple[str, str, float, float]]:
-    """(topology, config, BER, ANN drop / SNN drop) where the ANN drops at least `min_drop`
-    (a smaller ANN drop makes the ratio noise)."""
+    """(topology, config, BER, ANN drop / SNN drop) where both drop at least `min_drop`
+    (a smaller drop makes the ratio noise or infinite)."""
     out = []
     for r in rows:
         ann = _by(rows, r["topology"], "ANN")
         if r["arch"] != "snn" or ann is None:
             continue
         for m, a in zip(r["model_wise"], ann["model_wise"]):
-            if a["accuracy_drop"] >= min_drop:
-                out.append((r["topology"], r["model"], m["ber"],
-                            a["accuracy_drop"] / m["accuracy_drop"] if m["accuracy_drop"] > 0 else math.inf))
+            if a["accuracy_drop"] >= min_drop and m["accuracy_drop"] >= min_drop:
+                out.append((r["topology"], r["model"], m["ber"], a["accuracy_drop"] / m["accuracy_drop"]))
     return out
 
 
