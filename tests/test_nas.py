@@ -211,7 +211,7 @@ def test_finetune_only_recovers_pruning_and_anneals(tmp_path, monkeypatch, digit
 # ---------------------------------------------------------------- studies
 
 
-def _fake_eval(arch, data, settings, out, objectives, fidelity="full", low=None, progress=False):
+def _fake_eval(arch, data, settings, out, objectives, fidelity="full", low=None, progress=False, device=None):
     import time
 
     time.sleep(0.02)
