@@ -133,9 +133,7 @@ def supported_engines(model: nn.Module, cfg: ModelConfig, qw: QuantizedWeights,
                               "hidden layers and exact integer sums")
     if not lifs:
         reasons["delta"] = "it needs an SNN with LIF hidden layers"
-    elif x_seq is not None and not delta_supported(cfg, qw, x_seq):
-        reasons["delta"] = "it needs spike (0/1) inputs and exact integer sums"
-    elif x_seq is None and not (spikes and exact_accumulations(cfg, qw)):
+    elif not (delta_supported(cfg, qw, x_seq) if x_seq is not None else spikes and exact_accumulations(cfg, qw)):
         reasons["delta"] = "it needs spike (0/1) inputs and exact integer sums"
     return reasons
 
