@@ -132,3 +132,108 @@ def test_snntorch_model_through_every_command(tmp_path):
     assert stats["nodes"] == len(live)
     assert stats["edges"] == sum(1 for a, b in edges if a in live and b in live)
     assert _summary(tmp_path / "map")["valid"]
+
+
+@pytest.fixture(scope="module")
+def imported_digits(tmp_path_factory):
+    """A snnTorch 64-16-10 net trained briefly on digits, exported to NIR and imported."""
+    from spikeloom.data import load_dataset
+
+    folder = tmp_path_factory.mktemp("byom-search")
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 16), leaky(16, 0.9, 0.5),
+                              torch.nn.Linear(16, 10), leaky(10, 0.9, 0.5, output=True))
+    data = load_dataset("digits")
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for step in range(30):
+        idx = torch.arange(step * 32, step * 32 + 32) % len(data.x_train)
+        snn_utils.reset(net)
+        x = data.x_train[idx]
+        count = sum(net((torch.rand_like(x) < x).float())[0] for _ in range(STEPS))
+        loss = torch.nn.functional.cross_entropy(count, data.y_train[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    nir.write(str(folder / "net.nir"), export_to_nir(net, torch.randn(64)))
+    assert main(["import", "--nir", str(folder / "net.nir"), "--dt", "1e-4", "--timesteps", str(STEPS),
+                 "--out", str(folder / "imported"), "--quiet"]) == 0
+    return net, folder / "imported" / "model.pt"
+
+
+def _configs(out: Path) -> dict:
+    return {c["name"]: c for c in _summary(out)["configs"]}
+
+
+def test_search_starts_from_an_imported_model(tmp_path, imported_digits):
+    """`search --model`: the imported SNN is measured as it is (its validation accuracy is
+    snnTorch's on the same inputs), and with --epochs 0 each grid SNN is its weights at the
+    grid's (T, theta); with --epochs 1 the grid SNNs are fine-tuned from those weights."""
+    import hashlib
+
+    from spikeloom.data import load_dataset
+    from spikeloom.data.protocol import eval_batches
+    from spikeloom.measure.splits import validation_split
+    from spikeloom.snn import load_checkpoint
+
+    net, pt = imported_digits
+    start = load_checkpoint(pt)
+    theta = start.model_config.threshold
+    assert theta == pytest.approx(0.5)
+    out = tmp_path / "search"
+    assert main(["search", "--model", str(pt), "--timesteps", str(STEPS), "--thresholds", "0.5", "1.0",
+                 "--epochs", "0", "--trials", "2", "--out", str(out), "--quiet"]) == 0
+    configs = _configs(out)
+    assert set(configs) == {"start", f"T{STEPS}-th0.5", f"T{STEPS}-th1"}
+    assert _summary(out)["search_config"]["topology"] == "64-16-10"
+
+    sel = validation_split(load_dataset("digits"), 0.15, 0)
+    correct = 0
+    for idx, seq in eval_batches(start.model_config, sel.x_test, 0):
+        correct += int((snntorch_spikes(net, seq)[-1].sum(0).argmax(1) == sel.y_test[idx]).sum())
+    assert configs["start"]["accuracy_fp"] == pytest.approx(correct / len(sel.y_test), abs=1e-7)
+    assert configs["start"]["accuracy_fp"] > 0.3  # snnTorch's training learned something
+    assert configs[f"T{STEPS}-th0.5"]["accuracy_fp"] == configs["start"]["accuracy_fp"]
+    for name, th in ((f"T{STEPS}-th0.5", 0.5), (f"T{STEPS}-th1", 1.0)):
+        grid = load_checkpoint(configs[name]["checkpoint"])
+        assert grid.model_config == start.model_config.replace(threshold=th)
+        for key, value in start.state_dict.items():
+            if key.startswith("fcs."):
+                assert torch.equal(grid.state_dict[key], value)
+            else:  # neuron parameters are the grid's
+                assert torch.equal(grid.state_dict[key], torch.tensor(th if key.endswith("threshold")
+                                                                      else start.model_config.beta))
+
+    tuned = tmp_path / "tuned"
+    assert main(["search", "--model", str(pt.parent), "--timesteps", str(STEPS), "--thresholds", "0.5",
+                 "--epochs", "1", "--trials", "2", "--out", str(tuned), "--quiet"]) == 0
+    digest = hashlib.sha256(pt.read_bytes()).hexdigest()
+    grid = load_checkpoint(_configs(tuned)[f"T{STEPS}-th0.5"]["checkpoint"])
+    assert grid.train_config.init_sha256 == digest and grid.epoch == 1
+    assert not torch.equal(grid.state_dict["fcs.0.weight"], start.state_dict["fcs.0.weight"])
+    ann = load_checkpoint(tuned / "models" / "ann" / "model.pt")
+    assert ann.train_config.init_sha256 is None  # the reference ANN trains from scratch
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--topology", "64-32-10"], "differs from the starting model's 64-16-10"),
+    (["--strategy", "optuna"], "--model starts the grid search"),
+])
+def test_search_from_model_bad_input(tmp_path, capsys, imported_digits, extra, message):
+    _, pt = imported_digits
+    out = tmp_path / "out"
+    assert main(["search", "--model", str(pt), "--epochs", "0", "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_search_from_an_ann_is_refused(tmp_path, capsys):
+    from spikeloom.snn import Checkpoint, build_model, save_checkpoint
+    from spikeloom.spec import ModelConfig, TrainConfig
+
+    cfg = ModelConfig(arch="ann", topology=(64, 16, 10))
+    save_checkpoint(tmp_path / "ann.pt", Checkpoint(cfg, TrainConfig(), build_model(cfg).state_dict()))
+    assert main(["search", "--model", str(tmp_path / "ann.pt"), "--out", str(tmp_path / "out")]) == 2
+    assert "is an ANN; a search starts from an SNN" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

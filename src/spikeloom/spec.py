@@ -135,6 +135,8 @@ class TrainConfig(Spec):
     lr * (1 + cos(pi e / E)) / 2, a function of the epoch alone, so resuming is exact).
     fault_aware_ber > 0: fault-aware training (`train.fault_aware`): every step runs through
     weights quantized to `fault_aware_bits` and hit by bit flips at that rate.
+    init_sha256: sha256 of the checkpoint file whose synaptic weights training starts from
+    (fine-tuning; `train.fit`'s `init_state`); None: PyTorch's default initialisation.
     """
 
     dataset: str = "digits"
@@ -146,6 +148,7 @@ class TrainConfig(Spec):
     lr_schedule: str = "constant"
     fault_aware_ber: float = 0.0
     fault_aware_bits: int = 8
+    init_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_aware_ber < 0.5:

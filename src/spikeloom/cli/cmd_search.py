@@ -30,10 +30,16 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
     p.add_argument("--dataset", default="digits", help="dataset (default digits, embedded)")
     add_data_dir(p)
     p.add_argument("--topology", default=None,
-                   help="ANN/SNN topology, e.g. 784-128-64-10 (default: inputs-32-classes)")
+                   help="ANN/SNN topology, e.g. 784-128-64-10 (default: the --model's, else inputs-32-classes)")
+    p.add_argument("--model", metavar="CHECKPOINT", default=None,
+                   help="start from this trained SNN (model.pt or its folder, e.g. from 'spikeloom "
+                        "import'): it sets topology, neuron model, reset, readout and encoding, is "
+                        "measured as candidate 'start', and its weights initialise every grid SNN "
+                        "(fine-tuned for --epochs; 0 = its weights as they are at each T, theta)")
     p.add_argument("--timesteps", type=int, nargs="+", default=timesteps, help="grid of SNN timesteps T")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 1.5], help="grid of thresholds theta")
-    p.add_argument("--beta", type=float, default=0.95, help="membrane decay (default 0.95)")
+    p.add_argument("--beta", type=float, default=None,
+                   help="membrane decay (default: the --model's, else 0.95)")
     p.add_argument("--ber", type=float, default=0.01, help="bit error rate deciding reliability (default 0.01)")
     p.add_argument("--curve-bers", type=float, nargs="*", default=curve_bers,
                    help="extra BERs measured for the accuracy-vs-BER curves")
@@ -78,18 +84,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def search_config_from(args: argparse.Namespace, data) -> object:
     from spikeloom.search.config import SearchConfig  # noqa: PLC0415
+    from spikeloom.spec import parse_topology  # noqa: PLC0415
 
-    topology = args.topology or f"{data.input_size}-32-{data.num_classes}"
+    topology = parse_topology(args.topology) if args.topology else None
+    beta = args.beta
+    if args.model:
+        from spikeloom.search.start import check_start_topology, load_start  # noqa: PLC0415
+
+        start = load_start(args.model)
+        topology = check_start_topology(start, topology)
+        beta = start.config.beta if beta is None else beta
     return SearchConfig(
-        dataset=data.name, topology=topology, timesteps=tuple(args.timesteps),
-        thresholds=tuple(args.thresholds), beta=args.beta, ber=args.ber,
+        dataset=data.name, topology=topology or (data.input_size, 32, data.num_classes),
+        timesteps=tuple(args.timesteps), thresholds=tuple(args.thresholds),
+        beta=0.95 if beta is None else beta, ber=args.ber,
         curve_bers=tuple(args.curve_bers or ()), scope=args.scope, trials=args.trials, bits=args.bits,
         engine=args.engine, tolerance=args.tolerance, rule=args.rule, margin=args.margin,
         reliability_margin=args.reliability_margin, confidence=args.confidence,
         val_fraction=args.val_fraction, lowest_energy_only=args.lowest_energy_only,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
         train_subset=args.train_subset,
-        energy_precision=args.energy_precision, seed=args.seed)
+        energy_precision=args.energy_precision, seed=args.seed, start=args.model)
 
 
 def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_crossbars: bool,
@@ -101,9 +116,11 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
     from spikeloom.executor import executor_session  # noqa: PLC0415
     from spikeloom.io import prepare_out_dir  # noqa: PLC0415
     from spikeloom.pipeline import RunOptions, run_pipeline  # noqa: PLC0415
+    from spikeloom.search.start import check_start_strategy  # noqa: PLC0415
     from spikeloom.spec import ModelConfig  # noqa: PLC0415
     from spikeloom.train import check_fits  # noqa: PLC0415
 
+    check_start_strategy(args.strategy, args.model)
     device = device_of(args)
     executor = executor_config(args)
     data = load_dataset(args.dataset, args.data_dir)

@@ -18,6 +18,7 @@ from typing import Any
 from spikeloom.data.registry import Dataset
 from spikeloom.io import atomic_write_json
 from spikeloom.search.config import SearchConfig
+from spikeloom.search.start import load_start
 from spikeloom.spec import ModelConfig, Spec, TrainConfig
 
 
@@ -79,12 +80,19 @@ class Measurer:
                  executor: Any = None) -> None:
         self.scfg, self.data, self.out, self.progress, self.log = scfg, selection, out, progress, log
         self.device, self.executor = device, executor
+        self.start = load_start(scfg.start) if scfg.start else None
         self.tcfg = TrainConfig(dataset=selection.name, epochs=scfg.epochs, batch_size=scfg.batch_size,
                                 lr=scfg.lr, seed=scfg.seed, train_subset=scfg.train_subset,
                                 lr_schedule=scfg.lr_schedule)
 
+    def train_config(self, cfg: ModelConfig) -> TrainConfig:
+        """SNNs start from the starting model's weights when there is one; the ANN never."""
+        if self.start is None or cfg.arch != "snn":
+            return self.tcfg
+        return self.tcfg.replace(init_sha256=self.start.sha256)
+
     def _fingerprint(self, cfg: ModelConfig) -> dict[str, Any]:
-        return {"model": cfg.to_dict(), "train": self.tcfg.to_dict(), "bits": self.scfg.bits,
+        return {"model": cfg.to_dict(), "train": self.train_config(cfg).to_dict(), "bits": self.scfg.bits,
                 "precision": self.scfg.energy_precision, "val_fraction": self.scfg.val_fraction}
 
     def _campaign_fingerprint(self) -> dict[str, Any]:
@@ -94,9 +102,10 @@ class Measurer:
     def _cache(self, name: str) -> Path:
         return self.out / "results" / f"{name}.json"
 
-    def measure(self, name: str, cfg: ModelConfig, campaign: bool) -> Measurement:
+    def measure(self, name: str, cfg: ModelConfig, campaign: bool, trained: str | None = None) -> Measurement:
         """Measure `cfg`, cached by name and settings; a cached campaign is reused even when
-        only the cheap measurements are asked for. Campaign only when `campaign`."""
+        only the cheap measurements are asked for. Campaign only when `campaign`.
+        trained: a checkpoint of `cfg` measured as it is (nothing trained)."""
         cache = self._cache(name)
         fingerprint = self._fingerprint(cfg)
         saved = json.loads(cache.read_text()) if cache.exists() else {}
@@ -105,7 +114,7 @@ class Measurer:
             if not campaign or saved.get("campaign") == self._campaign_fingerprint():
                 return m
         else:
-            m = self._base(name, cfg)
+            m = self._base(name, cfg, trained)
         campaign_fp = None
         if campaign:
             from spikeloom.measure import reliability_at  # noqa: PLC0415
@@ -129,20 +138,26 @@ class Measurer:
         model = load_checkpoint(path).build(self.device or "cpu")
         return model, apply_quantized(model, quantize_model(model, bits=self.scfg.bits))
 
-    def _base(self, name: str, cfg: ModelConfig) -> Measurement:
+    def _base(self, name: str, cfg: ModelConfig, trained: str | None = None) -> Measurement:
         from spikeloom.measure import correct, evaluate, measure_energy  # noqa: PLC0415
         from spikeloom.train import fit  # noqa: PLC0415
 
-        path = self.out / "models" / name / "model.pt"
-        self.log(f"train {cfg.name}")
-        trained = fit(cfg, self.tcfg, self.data, path, progress=self.progress, device=self.device)
+        if trained is None:
+            path = self.out / "models" / name / "model.pt"
+            tcfg = self.train_config(cfg)
+            self.log(f"train {cfg.name}" + (" from the starting model" if tcfg.init_sha256 else ""))
+            init = self.start.state if tcfg.init_sha256 and self.start else None
+            train_seconds = fit(cfg, tcfg, self.data, path, progress=self.progress, device=self.device,
+                                init_state=init).train_seconds
+        else:
+            path, train_seconds = Path(trained), 0.0
         model, qmodel = self._models(path)
         x, y, seed = self.data.x_test, self.data.y_test, self.scfg.seed
         flags = correct(qmodel, cfg, x, y, seed)
         energy = measure_energy(qmodel, cfg, x, seed=seed, precision=self.scfg.energy_precision)
         return Measurement(name=name, model_config=cfg.to_dict(), accuracy=float(flags.float().mean()),
                            accuracy_fp=evaluate(model, cfg, x, y, seed), energy_pj=energy.energy_pj_per_sample,
-                           ops_per_sample=energy.ops_per_sample, train_seconds=trained.train_seconds,
+                           ops_per_sample=energy.ops_per_sample, train_seconds=train_seconds,
                            checkpoint=str(path), energy=energy.to_dict(),
                            correct="".join("1" if c else "0" for c in flags.tolist()))
 

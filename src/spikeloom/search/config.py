@@ -27,6 +27,7 @@ class SearchConfig(Spec):
     is shown worse than the ANN by more than `margin` (accuracy, fraction) or
     `reliability_margin` (percentage points) at `confidence`) or 'strict' (the paper's rule on
     point estimates: SNN >= ANN - tolerance, reliability SNN >= ANN).
+    start: checkpoint of an SNN the search starts from (`search.start`), None: none.
     """
 
     dataset: str = "digits"
@@ -54,6 +55,7 @@ class SearchConfig(Spec):
     train_subset: int | None = None
     energy_precision: str = "int"
     seed: int = 0
+    start: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topology", parse_topology(self.topology))

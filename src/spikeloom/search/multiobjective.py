@@ -22,6 +22,7 @@ from spikeloom.search.candidates import Measurement, Measurer
 from spikeloom.search.config import SearchConfig
 from spikeloom.search.shared_study import open_storage, optimize_shared
 from spikeloom.search.staged import SearchResult, accuracy_comparison, select
+from spikeloom.search.start import check_start_strategy
 from spikeloom.spec import ModelConfig
 
 DIRECTIONS = ("maximize", "maximize", "minimize")  # accuracy, reliability_pct, energy_pj
@@ -47,7 +48,7 @@ class SearchSpace:
 
 
 def study_name(scfg: SearchConfig) -> str:
-    key = json.dumps({k: v for k, v in scfg.to_dict().items() if k not in ("timesteps", "thresholds")},
+    key = json.dumps({k: v for k, v in scfg.to_dict().items() if k not in ("timesteps", "thresholds", "start")},
                      sort_keys=True)
     return "spikeloom-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
@@ -80,6 +81,7 @@ def optuna_search(scfg: SearchConfig, data: Dataset, out: Path, n_trials: int,
 
     if n_trials < 1:
         raise ConfigError(f"--n-trials must be >= 1, got {n_trials}")
+    check_start_strategy("optuna", scfg.start)
     start = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = space or SearchSpace.around(scfg)

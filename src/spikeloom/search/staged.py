@@ -4,7 +4,8 @@ Every figure STEPS 0-2 read comes from the validation split carved from the trai
 (`spikeloom.measure.validation_split`); the test split is read only in STEP 3, to report.
 
 STEP 0  train + quantize the ANN; measure accuracy, energy and reliability.
-STEP 1  for each (timesteps, threshold): train + quantize the SNN, measure accuracy and
+STEP 1  for each (timesteps, threshold) - and, when the search starts from a trained SNN
+        (`search.start`), for that SNN as it is, first: train + quantize the SNN, measure accuracy and
         energy; only when the SNN is not worse than the ANN in accuracy run the fault
         campaign; keep it in candidate_list1 when it is not worse in reliability.
         'Not worse' is the decision rule's (`measure.compare`): 'stat' (default) drops an SNN
@@ -38,6 +39,7 @@ from spikeloom.measure.splits import split_record, validation_split
 from spikeloom.search.candidates import Measurement, Measurer
 from spikeloom.search.config import SearchConfig, config_name
 from spikeloom.search.pareto import pareto_front
+from spikeloom.search.start import START, StartModel
 from spikeloom.spec import ModelConfig
 
 
@@ -93,9 +95,16 @@ def widened_grid(scfg: SearchConfig) -> dict[str, list[float]]:
     return {"timesteps": ts, "thresholds": ths}
 
 
-def snn_config(scfg: SearchConfig, timesteps: int, threshold: float) -> ModelConfig:
-    return ModelConfig(arch="snn", topology=scfg.topology, timesteps=timesteps,
-                       threshold=threshold, beta=scfg.beta)
+def snn_config(scfg: SearchConfig, timesteps: int, threshold: float,
+               start: StartModel | None = None) -> ModelConfig:
+    """The grid's SNN at (T, theta): the starting model's configuration when there is one."""
+    base = start.config if start else ModelConfig(arch="snn")
+    return base.replace(topology=scfg.topology, timesteps=timesteps, threshold=threshold, beta=scfg.beta)
+
+
+def ann_config(scfg: SearchConfig, start: StartModel | None = None) -> ModelConfig:
+    """The reference ANN: the search topology, with biases when the starting model has them."""
+    return ModelConfig(arch="ann", topology=scfg.topology, bias=bool(start and start.config.bias))
 
 
 def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = False,
@@ -107,32 +116,33 @@ def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = F
     selection = validation_split(data, scfg.val_fraction, scfg.seed)
     measurer = Measurer(scfg, selection, out, progress, log, device, executor)
     # STEP 0: the reference ANN, always with its fault campaign.
-    ann = measurer.measure("ann", ModelConfig(arch="ann", topology=scfg.topology), campaign=True)
+    ann = measurer.measure("ann", ann_config(scfg, measurer.start), campaign=True)
     log(f"ANN: validation accuracy {ann.accuracy:.4f}, reliability {ann.reliability_pct:.2f} %, "
         f"energy {ann.energy_pj:.1f} pJ")
 
-    def run_grid(grid: list[tuple[int, float]]) -> list[Measurement]:
-        done = []
-        for timesteps, threshold in grid:
-            name = config_name(timesteps, threshold)
-            # STEP 1, cheap checks first: accuracy (and energy, measured with it).
-            m = measurer.measure(name, snn_config(scfg, timesteps, threshold), campaign=False)
-            if accuracy_comparison(scfg, ann, m).passes:
-                m = measurer.with_campaign(m)
-            done.append(m)
-            rel = "not measured" if m.reliability_pct is None else f"{m.reliability_pct:.2f} %"
-            log(f"{name}: validation accuracy {m.accuracy:.4f}, reliability {rel}, energy {m.energy_pj:.1f} pJ")
-        return done
+    def candidate(name: str, cfg: ModelConfig, trained: str | None = None) -> Measurement:
+        # STEP 1, cheap checks first: accuracy (and energy, measured with it).
+        m = measurer.measure(name, cfg, campaign=False, trained=trained)
+        if accuracy_comparison(scfg, ann, m).passes:
+            m = measurer.with_campaign(m)
+        rel = "not measured" if m.reliability_pct is None else f"{m.reliability_pct:.2f} %"
+        log(f"{name}: validation accuracy {m.accuracy:.4f}, reliability {rel}, energy {m.energy_pj:.1f} pJ")
+        return m
 
+    def run_grid(grid: list[tuple[int, float]]) -> list[Measurement]:
+        return [candidate(config_name(t, th), snn_config(scfg, t, th, measurer.start)) for t, th in grid]
+
+    begin = measurer.start
+    first = [candidate(START, begin.config, trained=begin.path)] if begin else []
     protocol = split_record(selection, scfg.val_fraction, scfg.seed)
-    measured = run_grid(scfg.grid)
+    measured = first + run_grid(scfg.grid)
     result = select(scfg, ann, measured, start, protocol=protocol)
     if result.best is None and expand:
         proposal = result.proposal or widened_grid(scfg)
         wide = scfg.replace(timesteps=tuple(int(t) for t in proposal["timesteps"]),
                             thresholds=tuple(proposal["thresholds"]))
         log(f"FAIL: expanding the grid to T {wide.timesteps} x theta {wide.thresholds}")
-        measured = run_grid(wide.grid)
+        measured = first + run_grid(wide.grid)
         result = select(wide, ann, measured, start, expanded=True, protocol=protocol)
     return result
 

@@ -111,7 +111,12 @@ def build_model(cfg: ModelConfig) -> nn.Module:
     return SpikingMLP(cfg) if cfg.arch == "snn" else MLP(cfg)
 
 
+def synaptic_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The `fcs` weights (and biases) of a state dict: what models of one topology share,
+    whatever their arch and neuron parameters."""
+    return {k: v for k, v in state.items() if k.startswith("fcs.")}
+
+
 def transfer_weights(source: nn.Module, target: nn.Module) -> None:
     """Copy `fcs` weights (and biases) from one model to another of the same topology."""
-    weights = {k: v for k, v in source.state_dict().items() if k.startswith("fcs.")}
-    target.load_state_dict(weights, strict=False)
+    target.load_state_dict(synaptic_state(source.state_dict()), strict=False)

@@ -19,7 +19,7 @@ from spikeloom.io import prepare_out_dir
 from spikeloom.measure.accuracy import evaluate
 from spikeloom.snn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from spikeloom.snn.inference import resolve_device, spike_counts
-from spikeloom.snn.models import build_model
+from spikeloom.snn.models import build_model, synaptic_state
 from spikeloom.spec import ModelConfig, TrainConfig
 from spikeloom.train.fault_aware import faulty_weights
 
@@ -86,13 +86,28 @@ def _try_resume(path: Path | None, cfg: ModelConfig, tcfg: TrainConfig) -> Check
     return old
 
 
+def load_synapses(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Copy the synaptic weights of `state` into `model`; `CheckpointError` when they do not fit."""
+    weights = synaptic_state(state)
+    own = synaptic_state(model.state_dict())
+    if {k: tuple(v.shape) for k, v in weights.items()} != {k: tuple(v.shape) for k, v in own.items()}:
+        raise CheckpointError("the starting model's weights do not fit this topology (or one has "
+                              "biases and the other not); start from a model of the same topology")
+    model.load_state_dict(weights, strict=False)
+
+
 def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str | Path | None = None,
         progress: bool = False, device: torch.device | None = None,
-        log: Callable[[str], None] | None = None) -> TrainResult:
+        log: Callable[[str], None] | None = None,
+        init_state: dict[str, torch.Tensor] | None = None) -> TrainResult:
     """Train `cfg` on `data`; save after every epoch to `checkpoint_path` when given.
 
     A checkpoint already there with the same configs is resumed (or reused when complete).
+    init_state: a state dict whose synaptic weights (`fcs.*`) training starts from, given
+    exactly when `tcfg.init_sha256` names it; neuron parameters stay `cfg`'s.
     """
+    if (init_state is None) != (tcfg.init_sha256 is None):
+        raise ValueError("fit: give init_state exactly when tcfg.init_sha256 names it")
     check_fits(cfg, data)
     device = device or resolve_device("auto")
     path = Path(checkpoint_path) if checkpoint_path else None
@@ -100,6 +115,8 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
         prepare_out_dir(path.parent)
     torch.manual_seed(tcfg.seed)
     model: nn.Module = build_model(cfg).to(device)
+    if init_state is not None:
+        load_synapses(model, init_state)
     optimizer = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
     shuffle_gen = make_generator(tcfg.seed + 1)
     encode_gen = make_generator(tcfg.seed + 2, device)
