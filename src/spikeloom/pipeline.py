@@ -43,7 +43,7 @@ class RunOptions:
     map_crossbars: bool = False
     map_library: str = "table2"
     map_time_limit: float = 20.0
-    map_workers: int = 2
+    map_threads: int = 2
     progress: bool = False
     device: str = "cpu"
     executor: Any = None  # an ExecutorConfig: where fault-campaign blocks run
@@ -199,7 +199,7 @@ def mapping_section(chosen: dict[str, Any], data: Dataset, out: Path, seed: int,
     accuracy = evaluate(qmodel, ckpt.model_config, data.x_test, data.y_test, seed=seed)
     graph = graph_from_model(ckpt.build(), policy, name=chosen["name"])
     result = map_network(graph, library, objective="area-then-routes", time_limit=opts.map_time_limit,
-                         workers=opts.map_workers, seed=seed, external_inputs=True)
+                         workers=opts.map_threads, seed=seed, external_inputs=True)
     mapping = result.mapping_dict()
     check = check_mapping(graph, library, mapping, external=result.external_inputs)
     atomic_write_json(out / "mapping.json", mapping)

@@ -12,7 +12,7 @@ from spikeloom.cli.main import main
 def test_map_preset_writes_mapping_summary_and_figure(tmp_path):
     out = tmp_path / "out"
     rc = main(["map", "--preset", "E", "--crossbars", "table2", "--time-limit", "4",
-               "--workers", "2", "--quiet", "--out", str(out)])
+               "--threads", "2", "--quiet", "--out", str(out)])
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     mapping = json.loads((out / "mapping.json").read_text())

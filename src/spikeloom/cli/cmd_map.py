@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds for the whole search (default 60)")
     parser.add_argument("--deterministic-time", type=float, default=None,
                         help="also cap CP-SAT's deterministic time (units of its own clock)")
-    parser.add_argument("--workers", type=int, default=2, help="CP-SAT worker threads (default 2)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="CP-SAT search threads (default 2; --workers elsewhere counts executor processes)")
     parser.add_argument("--no-figure", action="store_true", help="do not draw usage.png")
     add_data_dir(parser)
     add_seed(parser)
@@ -86,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.time_limit <= 0:
         raise ConfigError(f"--time-limit {args.time_limit} must be > 0 seconds")
-    if args.workers < 1:
-        raise ConfigError(f"--workers {args.workers} must be >= 1")
+    if args.threads < 1:
+        raise ConfigError(f"--threads {args.threads} must be >= 1")
     graph = _load_graph(args)
     library = parse_library(args.crossbars)
     profile_src = None
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     say(args, f"mapping {graph.name}: {len(graph.nodes)} neurons, {len(graph.edges)} synapses, "
               f"max fan-in {graph.max_fan_in} onto {library.name} ({args.method}, {args.objective})")
     result = map_network(graph, library, objective=args.objective, method=args.method,
-                         time_limit=args.time_limit, workers=args.workers, seed=args.seed, start_method=args.start,
+                         time_limit=args.time_limit, workers=args.threads, seed=args.seed, start_method=args.start,
                          deterministic_time=args.deterministic_time,
                          external_inputs=args.external_inputs,
                          log=None if args.quiet else (lambda m: print(f"  {m}")))

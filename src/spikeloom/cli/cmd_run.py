@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map-crossbars", default="table2",
                    help="crossbar library of the mapping: homogeneous:AxN, table2 or a JSON/YAML file (default table2)")
     p.add_argument("--map-time-limit", type=float, default=20.0, help="seconds for the mapping (default 20)")
-    p.add_argument("--map-workers", type=int, default=2, help="CP-SAT worker threads of the mapping (default 2)")
+    p.add_argument("--map-threads", type=int, default=2, help="CP-SAT search threads of the mapping (default 2)")
     p.add_argument("--explain-samples", type=int, nargs="+", default=[0, 1], metavar="INDEX",
                    help="test sample indices the explanation shows (default 0 1)")
     p.add_argument("--explain-methods", default="all",
@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from spikeloom.search.nas.stage import NasStage  # noqa: PLC0415
 
     check_extras(args)
-    if not args.map_time_limit > 0 or args.map_workers < 1:
-        raise ConfigError("--map-time-limit must be > 0 seconds and --map-workers >= 1")
+    if not args.map_time_limit > 0 or args.map_threads < 1:
+        raise ConfigError("--map-time-limit must be > 0 seconds and --map-threads >= 1")
     if any(i < 0 for i in args.explain_samples):
         raise ConfigError(f"--explain-samples are test sample indices >= 0, got {args.explain_samples}")
     if not args.no_explain:
@@ -79,5 +79,5 @@ def run(args: argparse.Namespace) -> int:
     execute(args, out, explain=not args.no_explain, map_crossbars=not args.no_map, nas=nas,
             explain_samples=tuple(args.explain_samples), explain_methods=args.explain_methods,
             map_library=args.map_crossbars, map_time_limit=args.map_time_limit,
-            map_workers=args.map_workers)
+            map_threads=args.map_threads)
     return 0
