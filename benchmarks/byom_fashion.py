@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import nir
-import snntorch as snn
 import torch
 from snntorch import utils as snn_utils
 from snntorch.export_nir import export_to_nir
@@ -31,16 +30,14 @@ from spikeloom.data.protocol import eval_batches
 from spikeloom.snn import load_checkpoint
 from spikeloom.snn.activity import record_spikes
 
-
-def leaky(n: int, output: bool = False) -> torch.nn.Module:
-    return snn.Leaky(beta=torch.full((n,), 0.9), threshold=torch.ones(n), init_hidden=True,
-                     reset_mechanism="zero", output=output)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from snntorch_peer import leaky, snntorch_spikes  # noqa: E402  (the tests' snnTorch peer)
 
 
 def train(args, data) -> torch.nn.Module:
     torch.manual_seed(args.seed)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 128), leaky(128), torch.nn.Linear(128, 64),
-                              leaky(64), torch.nn.Linear(64, 10), leaky(10, output=True))
+    net = torch.nn.Sequential(torch.nn.Linear(784, 128), leaky(128, 0.9), torch.nn.Linear(128, 64),
+                              leaky(64, 0.9), torch.nn.Linear(64, 10), leaky(10, 0.9, output=True))
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     x, y = data.x_train[: args.train_subset], data.y_train[: args.train_subset]
     for _ in range(args.epochs):
@@ -55,20 +52,6 @@ def train(args, data) -> torch.nn.Module:
             loss.backward()
             opt.step()
     return net.eval()
-
-
-@torch.no_grad()
-def snntorch_layers(net, seq) -> list[torch.Tensor]:
-    leakies = [m for m in net if isinstance(m, snn.Leaky)]
-    seen: list[list[torch.Tensor]] = [[] for _ in leakies]
-    hooks = [m.register_forward_hook(lambda _m, _a, o, i=i: seen[i].append(
-        o[0] if isinstance(o, tuple) else o)) for i, m in enumerate(leakies)]
-    snn_utils.reset(net)
-    for t in range(seq.shape[0]):
-        net(seq[t])
-    for h in hooks:
-        h.remove()
-    return [torch.stack(s) for s in seen]
 
 
 def run(args) -> dict:
@@ -89,7 +72,7 @@ def run(args) -> dict:
     correct = {"snntorch": 0, "spikeloom": 0}
     identical = True
     for rows, seq in eval_batches(cfg, data.x_test, seed=0):
-        theirs = snntorch_layers(net, seq)
+        theirs = snntorch_spikes(net, seq)
         ours = record_spikes(model, seq)[1:]
         identical &= all(torch.equal(a, b) for a, b in zip(ours, theirs))
         y = data.y_test[rows]
