@@ -81,3 +81,35 @@ def test_run_mapping_graph_equals_map_model_with_fan_in(digits, tmp_path):
     run_graph = graph_from_model(load_checkpoint(path).build(), policy)
     map_graph = graph_from_checkpoint(path, PruningPolicy(fan_in=32))
     assert set(run_graph.edges) == set(map_graph.edges) and run_graph.max_fan_in == 32
+
+
+def test_search_lever_candidate_equals_spikeloom_faults_mitigation(tmp_path):
+    """A search candidate protected by msb-ecc: the same model and accuracy as its unprotected
+    twin, the campaign `faults --mitigation msb-ecc` gives on the same split and seeds, and
+    its energy charged by hand: Hamming SEC over 2 MSBs has 3 check bits (2^3 >= 2 + 3 + 1),
+    data at codeword positions 3 and 5, so the syndrome takes 2 + 1 + 1 = 4 XORs and the
+    correction 2: 6 one-bit XORs per 8-bit read = 0.75 ADD-equivalents per synaptic op."""
+    from spikeloom.energy.tables import default_table
+
+    out = tmp_path / "s"
+    assert main(["search", "--timesteps", "4", "--thresholds", "0.5", "--epochs", "2", "--trials", "3",
+                 "--levers", "msb-ecc", "--protect-bits", "2", "--margin", "0.5",
+                 "--out", str(out), "--quiet"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    rows = {c["name"]: c for c in s["configs"]}
+    base, ecc = rows["T4-th0.5"], rows["T4-th0.5+msb-ecc"]
+    assert ecc["lever"] == "msb-ecc" and base["lever"] == "none"
+    assert ecc["checkpoint"] == base["checkpoint"] and ecc["accuracy"] == base["accuracy"]
+    add = default_table("int")["ADD"]
+    assert ecc["energy_pj"] - base["energy_pj"] == pytest.approx(base["ops_per_sample"] * 0.75 * add, rel=1e-9)
+
+    f = tmp_path / "f"
+    assert main(["faults", "--model", base["checkpoint"], "--split", "validation", "--ber", "0.01",
+                 "--trials", "3", "--scope", "model", "--mitigation", "msb-ecc", "--protect-bits", "2",
+                 "--out", str(f), "--quiet"]) == 0
+    faults = json.loads((f / "summary.json").read_text())
+    assert faults["clean_accuracy"] == pytest.approx(ecc["accuracy"], rel=1e-12)
+    assert faults["results"][0]["accuracies"] == s["campaigns"]["T4-th0.5+msb-ecc"]["results"][0]["accuracies"]
+    assert faults["results"][0]["reliability_pct"] == pytest.approx(ecc["reliability_pct"], rel=1e-12)
+    unprotected = s["campaigns"]["T4-th0.5"]["results"][0]["accuracies"]
+    assert unprotected != faults["results"][0]["accuracies"]  # the lever changed what the faults did

@@ -164,9 +164,11 @@ class TrainConfig(Spec):
         _choice("learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
 
     def to_dict(self) -> dict[str, Any]:
-        """Fault-aware fields only when used: configs (and the caches keyed on them) from
-        before fault-aware training stay the same."""
+        """Fault-aware and fine-tuning fields only when used: configs (and the caches keyed on
+        them) from before those features stay the same."""
         d = super().to_dict()
         if self.fault_aware_ber == 0.0:
             d.pop("fault_aware_ber"), d.pop("fault_aware_bits")
+        if self.init_sha256 is None:
+            d.pop("init_sha256")
         return d

@@ -11,6 +11,7 @@ from spikeloom.cli.common import (
     add_checkpoint_inputs,
     add_engine,
     add_out,
+    add_protect_bits,
     add_quiet,
     add_trials,
     first_samples,
@@ -49,8 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "msb-parity (parity over the top bits; a mismatch zeroes the word), msb-ecc "
                         "(Hamming SEC over the top bits); with a lever, the unmitigated campaign runs "
                         "too (same masks) and summary.json reports the paired gain and its cost")
-    p.add_argument("--protect-bits", type=int, default=2,
-                   help="most significant bits msb-parity / msb-ecc protect (default 2: sign and MSB)")
+    add_protect_bits(p)
     p.add_argument("--energy-table", default=None,
                    help="energy table (JSON/YAML) pricing the lever's decode logic (default 45 nm int)")
     add_engine(p)

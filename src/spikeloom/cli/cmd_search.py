@@ -10,6 +10,7 @@ from spikeloom.cli.common import (
     add_data_dir,
     add_device,
     add_engine,
+    add_protect_bits,
     add_quiet,
     add_seed,
     add_training_arguments,
@@ -45,6 +46,11 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
                    help="extra BERs measured for the accuracy-vs-BER curves")
     p.add_argument("--scope", choices=("model", "layer", "both"), default=scope, help="fault scope")
     add_trials(p, trials)
+    p.add_argument("--levers", nargs="+", default=[], metavar="LEVER",
+                   choices=("clamp", "msb-parity", "msb-ecc"),
+                   help="reliability levers an accurate SNN may add (clamp, msb-parity, msb-ecc): "
+                        "each (SNN, lever) is a candidate, charged the lever's decode energy")
+    add_protect_bits(p)
     p.add_argument("--bits", type=int, default=8, help="weight bits of the quantized models (default 8)")
     add_engine(p)
     p.add_argument("--rule", choices=("stat", "strict"), default="stat",
@@ -104,7 +110,8 @@ def search_config_from(args: argparse.Namespace, data) -> object:
         val_fraction=args.val_fraction, lowest_energy_only=args.lowest_energy_only,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
         train_subset=args.train_subset,
-        energy_precision=args.energy_precision, seed=args.seed, start=args.model)
+        energy_precision=args.energy_precision, seed=args.seed, start=args.model,
+        levers=tuple(args.levers), protected_bits=args.protect_bits)
 
 
 def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_crossbars: bool,

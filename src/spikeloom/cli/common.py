@@ -174,3 +174,8 @@ def load_checkpoint_inputs(args: argparse.Namespace, path: str | None = None) ->
         data = validation_split(data, args.val_fraction, seeds["seed"])
         seeds["split_seed"] = seeds["seed"]
     return ckpt, data, seeds, device_of(args)
+
+
+def add_protect_bits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protect-bits", type=int, default=2,
+                   help="most significant bits msb-parity / msb-ecc protect (default 2: sign and MSB)")

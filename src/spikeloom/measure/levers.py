@@ -19,6 +19,12 @@ def lever_cost(cfg: ModelConfig, cc: Any, table: dict[str, float]) -> dict:
     return mitigation_cost(cc.mitigation, cc.bits, cc.protected_bits, table, float(table[op])) | {"op": op}
 
 
+def protected_energy(energy_pj: float, ops_per_sample: float, cost: dict | None) -> float:
+    """pJ per sample with a lever's decode energy (`lever_cost`) added: one weight read per
+    synaptic operation. `cost` None: no lever."""
+    return energy_pj + ops_per_sample * cost["extra_pj_per_read"] if cost else energy_pj
+
+
 def lever_gain(mitigated: CampaignResult, baseline: CampaignResult, cost: dict) -> list[dict]:
     """Per (scope, BER): reliability (%) with and without the lever, the paired difference in
     percentage points with its 95% CI, and that gain per extra stored bit and per extra pJ per

@@ -31,7 +31,9 @@ class Measurement(Spec):
     reliability_pct: faulty / fault-free accuracy x 100 at the search BER on the validation
     split, None when no campaign ran; stage: where the model stopped in the search (see
     `staged`); comparisons: SNN-vs-ANN comparisons (`spikeloom.measure.compare`);
-    test: figures on the test split, filled in only after selection (`report_test`).
+    test: figures on the test split, filled in only after selection (`report_test`);
+    lever: the reliability lever this candidate's memory uses ('none' or a `faults.mitigation`),
+    lever_cost: its `measure.levers.lever_cost` (energy_pj already includes the decode energy).
     """
 
     name: str
@@ -49,6 +51,8 @@ class Measurement(Spec):
     stage: str = ""
     comparisons: dict[str, Any] = field(default_factory=dict)
     test: dict[str, Any] | None = None
+    lever: str = "none"
+    lever_cost: dict[str, Any] | None = None
 
     @property
     def config(self) -> ModelConfig:
@@ -65,7 +69,7 @@ class Measurement(Spec):
                 "threshold": cfg.threshold if cfg.arch == "snn" else None,
                 "accuracy": self.accuracy, "accuracy_fp": self.accuracy_fp,
                 "reliability_pct": self.reliability_pct, "energy_pj": self.energy_pj,
-                "ops_per_sample": self.ops_per_sample, "stage": self.stage,
+                "ops_per_sample": self.ops_per_sample, "lever": self.lever, "stage": self.stage,
                 "comparisons": self.comparisons, "test": self.test, "checkpoint": self.checkpoint}
 
 
@@ -130,6 +134,30 @@ class Measurer:
     def with_campaign(self, m: Measurement) -> Measurement:
         return self.measure(m.name, m.config, campaign=True)
 
+    def with_lever(self, m: Measurement, lever: str) -> Measurement:
+        """`m` (an unprotected candidate) with reliability lever `lever`: the same model and
+        fault-free figures, the campaign under the lever on the same fault masks, the energy
+        plus the lever's decode energy per weight read (one read per synaptic operation)."""
+        from spikeloom.energy.tables import default_table  # noqa: PLC0415
+        from spikeloom.measure import reliability_at  # noqa: PLC0415
+        from spikeloom.measure.levers import lever_cost, protected_energy  # noqa: PLC0415
+
+        name = f"{m.name}+{lever}"
+        cache = self._cache(name)
+        key = {"fingerprint": self._fingerprint(m.config), "campaign": self._campaign_fingerprint(),
+               "lever": lever, "protected_bits": self.scfg.protected_bits}
+        saved = json.loads(cache.read_text()) if cache.exists() else {}
+        if saved.get("key") == key:
+            return Measurement.from_dict(saved["measurement"])
+        cost = lever_cost(m.config, self._campaign_config(lever), default_table(self.scfg.energy_precision))
+        protected = m.replace(name=name, lever=lever, lever_cost=cost, stage="", comparisons={}, test=None,
+                              energy_pj=protected_energy(m.energy_pj, m.ops_per_sample, cost))
+        result = self._campaign(protected, self.data.x_test, self.data.y_test, "campaigns")
+        protected = protected.replace(campaign=result, reliability_pct=reliability_at(result, self.scfg.ber))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(cache, {"key": key, "measurement": protected.to_dict()})
+        return protected
+
     def _models(self, path: str | Path):
         """(float model, int-n model) of a trained candidate's checkpoint."""
         from spikeloom.quant import apply_quantized, quantize_model  # noqa: PLC0415
@@ -162,20 +190,26 @@ class Measurer:
                            correct="".join("1" if c else "0" for c in flags.tolist()))
 
     def _campaign(self, m: Measurement, x, y, folder: str) -> dict[str, Any]:
-        from spikeloom.faults import CampaignConfig  # noqa: PLC0415
         from spikeloom.measure import measure_reliability  # noqa: PLC0415
 
         s, name, cfg = self.scfg, m.name, m.config
         _, qmodel = self._models(m.checkpoint)
+        lever = "" if m.lever == "none" else f", lever {m.lever}"
         self.log(f"fault campaign {cfg.name} ({folder}): BER {', '.join(f'{b:g}' for b in s.campaign_bers)}, "
-                 f"{s.trials} trials, scope {s.scope}")
-        ccfg = CampaignConfig(bers=s.campaign_bers, trials=s.trials, scope=s.scope, bits=s.bits,
-                              seed=s.seed, engine=s.engine)
+                 f"{s.trials} trials, scope {s.scope}{lever}")
+        ccfg = self._campaign_config(m.lever)
         store = self.out / folder / f"{name}.jsonl"
         store.parent.mkdir(parents=True, exist_ok=True)
         result = measure_reliability(qmodel, cfg, x, y, ccfg, eval_seed=s.seed, store_path=store,
                                      progress=self.progress, executor=self.executor)
         return result.to_dict()
+
+    def _campaign_config(self, lever: str = "none"):
+        from spikeloom.faults import CampaignConfig  # noqa: PLC0415
+
+        s = self.scfg
+        return CampaignConfig(bers=s.campaign_bers, trials=s.trials, scope=s.scope, bits=s.bits,
+                              seed=s.seed, engine=s.engine, mitigation=lever, protected_bits=s.protected_bits)
 
     def report_test(self, m: Measurement, test: Dataset, campaign: bool) -> Measurement:
         """`m` with its figures on the test split (accuracy; the fault campaign when asked).
@@ -183,9 +217,11 @@ class Measurer:
         another worker of a shared study whose checkpoint this machine cannot read keeps
         `test` None."""
         from spikeloom.measure import evaluate, measure_energy, reliability_at  # noqa: PLC0415
+        from spikeloom.measure.levers import protected_energy  # noqa: PLC0415
 
         cache = self.out / "results" / f"{m.name}.test.json"
-        key = {"fingerprint": self._fingerprint(m.config), "campaign": campaign and self._campaign_fingerprint()}
+        key = {"fingerprint": self._fingerprint(m.config), "campaign": campaign and self._campaign_fingerprint(),
+               **({"lever": m.lever_cost} if m.lever_cost else {})}
         saved = json.loads(cache.read_text()) if cache.exists() else {}
         if saved.get("key") == key:
             return m.replace(test=saved["test"])
@@ -196,7 +232,9 @@ class Measurer:
         energy = measure_energy(qmodel, cfg, test.x_test, seed=seed, precision=self.scfg.energy_precision)
         figures: dict[str, Any] = {"accuracy": evaluate(qmodel, cfg, test.x_test, test.y_test, seed),
                                    "accuracy_fp": evaluate(model, cfg, test.x_test, test.y_test, seed),
-                                   "energy_pj": energy.energy_pj_per_sample, "samples": len(test.y_test)}
+                                   "energy_pj": protected_energy(energy.energy_pj_per_sample,
+                                                                 energy.ops_per_sample, m.lever_cost),
+                                   "samples": len(test.y_test)}
         if campaign:
             result = self._campaign(m, test.x_test, test.y_test, "campaigns-test")
             figures.update(reliability_pct=reliability_at(result, self.scfg.ber), campaign=result)

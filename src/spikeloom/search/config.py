@@ -7,6 +7,7 @@ from typing import Any
 
 from spikeloom.errors import ConfigError
 from spikeloom.faults.fast import engine_name
+from spikeloom.faults.mitigation import check_mitigation
 from spikeloom.measure.compare import RULES, check_confidence
 from spikeloom.measure.splits import check_val_fraction
 from spikeloom.spec import Spec, format_topology, parse_topology
@@ -28,6 +29,10 @@ class SearchConfig(Spec):
     `reliability_margin` (percentage points) at `confidence`) or 'strict' (the paper's rule on
     point estimates: SNN >= ANN - tolerance, reliability SNN >= ANN).
     start: checkpoint of an SNN the search starts from (`search.start`), None: none.
+    levers: reliability levers (`faults.mitigation`: clamp, msb-parity, msb-ecc) an accurate SNN
+    may add to its configuration: each (SNN, lever) is a candidate of its own, its campaign run
+    under the lever on the same fault masks, its energy charged the lever's decode energy per
+    weight read; protected_bits: the MSBs parity/ECC protect. The ANN stays unprotected.
     """
 
     dataset: str = "digits"
@@ -56,12 +61,20 @@ class SearchConfig(Spec):
     energy_precision: str = "int"
     seed: int = 0
     start: str | None = None
+    levers: tuple[str, ...] = ()
+    protected_bits: int = 2
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topology", parse_topology(self.topology))
         object.__setattr__(self, "timesteps", tuple(int(t) for t in self.timesteps))
         object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
         object.__setattr__(self, "curve_bers", tuple(float(b) for b in self.curve_bers))
+        object.__setattr__(self, "levers", tuple(self.levers))
+        for lever in self.levers:
+            if lever == "none":
+                raise ConfigError("--levers lists levers to add (clamp, msb-parity, msb-ecc); "
+                                  "every SNN is measured without one anyway")
+            check_mitigation(lever, self.protected_bits, self.bits, "bitflip")
         if not self.timesteps or not self.thresholds:
             raise ConfigError("empty search grid: give at least one --timesteps and one --thresholds value")
         if any(t < 1 for t in self.timesteps):
@@ -97,8 +110,14 @@ class SearchConfig(Spec):
         return tuple(sorted({self.ber, *self.curve_bers}))
 
     def to_dict(self) -> dict[str, Any]:
+        """The start and lever fields only when used: Optuna study names (a hash of this) from
+        before those features stay the same."""
         d = super().to_dict()
         d["topology"] = format_topology(self.topology)
+        if self.start is None:
+            d.pop("start")
+        if not self.levers:
+            d.pop("levers"), d.pop("protected_bits")
         return d
 
 

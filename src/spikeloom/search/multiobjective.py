@@ -1,6 +1,7 @@
 """Multi-objective search with Optuna beyond the grid: accuracy (max), reliability (max)
 and energy (min), all on the validation split, under the constraint that the SNN is not
-worse than the ANN in accuracy (the search's decision rule, as in Algorithm 1).
+worse than the ANN in accuracy (the search's decision rule, as in Algorithm 1). With
+`SearchConfig.levers`, the reliability lever is one more parameter of a trial.
 
 The study lives in an Optuna storage shared by workers (`spikeloom.search.shared_study`).
 """
@@ -48,7 +49,7 @@ class SearchSpace:
 
 
 def study_name(scfg: SearchConfig) -> str:
-    key = json.dumps({k: v for k, v in scfg.to_dict().items() if k not in ("timesteps", "thresholds", "start")},
+    key = json.dumps({k: v for k, v in scfg.to_dict().items() if k not in ("timesteps", "thresholds")},
                      sort_keys=True)
     return "spikeloom-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
@@ -98,11 +99,14 @@ def optuna_search(scfg: SearchConfig, data: Dataset, out: Path, n_trials: int,
 
     def objective(trial: Any) -> tuple[float, float, float]:
         cfg = sample_config(trial, scfg, space)
+        lever = trial.suggest_categorical("lever", ["none", *scfg.levers]) if scfg.levers else "none"
         name = f"trial-{trial.number}"
         m = measurer.measure(name, cfg, campaign=False)
         accuracy = accuracy_comparison(scfg, ann, m)
         if accuracy.passes:  # cheap checks first: no campaign for an inaccurate config
             m = measurer.with_campaign(m)
+            if lever != "none":
+                m = measurer.with_lever(m, lever)
         # feasible (<= 0) exactly when the comparison does not show the SNN worse
         trial.set_user_attr("constraint", -(accuracy.ci[1] + accuracy.margin))
         trial.set_user_attr("measurement", m.to_dict())

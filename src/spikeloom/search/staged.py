@@ -8,6 +8,8 @@ STEP 1  for each (timesteps, threshold) - and, when the search starts from a tra
         (`search.start`), for that SNN as it is, first: train + quantize the SNN, measure accuracy and
         energy; only when the SNN is not worse than the ANN in accuracy run the fault
         campaign; keep it in candidate_list1 when it is not worse in reliability.
+        With levers (`SearchConfig.levers`), an accurate SNN also enters once per lever,
+        its campaign run under the lever on the same masks and its energy charged the lever.
         'Not worse' is the decision rule's (`measure.compare`): 'stat' (default) drops an SNN
         only when a paired comparison shows it worse at the chosen confidence (McNemar on
         per-sample correctness; paired per-trial reliability on the same fault masks);
@@ -120,20 +122,23 @@ def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = F
     log(f"ANN: validation accuracy {ann.accuracy:.4f}, reliability {ann.reliability_pct:.2f} %, "
         f"energy {ann.energy_pj:.1f} pJ")
 
-    def candidate(name: str, cfg: ModelConfig, trained: str | None = None) -> Measurement:
+    def candidates(name: str, cfg: ModelConfig, trained: str | None = None) -> list[Measurement]:
         # STEP 1, cheap checks first: accuracy (and energy, measured with it).
         m = measurer.measure(name, cfg, campaign=False, trained=trained)
+        found = [m]
         if accuracy_comparison(scfg, ann, m).passes:
-            m = measurer.with_campaign(m)
-        rel = "not measured" if m.reliability_pct is None else f"{m.reliability_pct:.2f} %"
-        log(f"{name}: validation accuracy {m.accuracy:.4f}, reliability {rel}, energy {m.energy_pj:.1f} pJ")
-        return m
+            found = [measurer.with_campaign(m)]
+            found += [measurer.with_lever(found[0], lever) for lever in scfg.levers]
+        for c in found:
+            rel = "not measured" if c.reliability_pct is None else f"{c.reliability_pct:.2f} %"
+            log(f"{c.name}: validation accuracy {c.accuracy:.4f}, reliability {rel}, energy {c.energy_pj:.1f} pJ")
+        return found
 
     def run_grid(grid: list[tuple[int, float]]) -> list[Measurement]:
-        return [candidate(config_name(t, th), snn_config(scfg, t, th, measurer.start)) for t, th in grid]
+        return [c for t, th in grid for c in candidates(config_name(t, th), snn_config(scfg, t, th, measurer.start))]
 
     begin = measurer.start
-    first = [candidate(START, begin.config, trained=begin.path)] if begin else []
+    first = candidates(START, begin.config, trained=begin.path) if begin else []
     protocol = split_record(selection, scfg.val_fraction, scfg.seed)
     measured = first + run_grid(scfg.grid)
     result = select(scfg, ann, measured, start, protocol=protocol)
