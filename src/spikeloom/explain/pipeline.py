@@ -202,6 +202,50 @@ class _Timer:
             self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
 
+@dataclass
+class _Run:
+    """What every explanation method of one `explain_model` call reads, and where they write.
+
+    inputs: the explained samples' model inputs ([n, T, D] for an SNN, [n, D] for an ANN);
+    targets: the class explained per sample; x_prof/y_prof: the profile set (first test
+    samples); activity: its recorded spikes (None unless a method needs them); names: labels of
+    the spiking layers; hidden: 1-based hidden spiking layers; entries[method]: its summary
+    entry (with 'files'); figures: figure name -> PNG."""
+
+    model: nn.Module
+    cfg: ModelConfig
+    dataset: Dataset
+    opts: ExplainOptions
+    out: Path
+    seed: int
+    samples: tuple[int, ...]
+    xs: torch.Tensor
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    predicted: torch.Tensor
+    targets: torch.Tensor
+    forward: SampleForward
+    x_prof: torch.Tensor
+    y_prof: torch.Tensor
+    activity: signals.Activity | None
+    names: list[str]
+    hidden: list[int]
+    entries: dict[str, dict[str, Any]]
+    figures: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def spiking(self) -> bool:
+        return isinstance(self.model, SpikingMLP)
+
+    @property
+    def class_names(self) -> list[str]:
+        return [str(c) for c in range(self.dataset.num_classes)]
+
+    def add_figure(self, method: str, name: str, path: Path) -> None:
+        self.figures[name] = path
+        self.entries[method]["files"].append(path.name)
+
+
 def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
                   samples: Sequence[int] = (0,), methods: Sequence[str] = DEFAULT_METHODS,
                   out_dir: str | Path = Path("explain"), seed: int = 0,
@@ -221,18 +265,10 @@ def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
     device = model_device(model)
     spiking = isinstance(model, SpikingMLP)
     timer = _Timer()
-    entries: dict[str, dict[str, Any]] = {m: {"files": []} for m in methods}
-    figures: dict[str, Path] = {}
-    class_names = [str(c) for c in range(dataset.num_classes)]
 
-    def add_figure(method: str, name: str, path: Path) -> None:
-        figures[name] = path
-        entries[method]["files"].append(path.name)
-
-    # --- the explained samples, encoded once (seeded per index) ---
+    # STEP 1: the explained samples receive exactly the spikes every evaluation gives them.
     xs = dataset.x_test if opts.split == "test" else dataset.x_train
     ys = dataset.y_test if opts.split == "test" else dataset.y_train
-    # the explained samples receive exactly the spikes every evaluation gives them
     inputs = sample_inputs(model_config, xs, list(samples), seed, device)
     if model_config.arch == "snn":
         inputs = inputs.transpose(0, 1).contiguous()  # [n, T, D], one sample per row
@@ -246,178 +282,191 @@ def explain_model(model: nn.Module, model_config: ModelConfig, dataset: Dataset,
                          "target": int(targets[k]), "logits": logits[k].tolist()}
                         for k, s in enumerate(samples))
 
-    # --- activity over the profile set (PSTH, heatmap, embedding, rules) ---
+    # STEP 2: activity over the profile set (PSTH, heatmap, embedding, rules).
     n_prof = min(opts.profile_samples, len(dataset.y_test))
     x_prof, y_prof = dataset.x_test[:n_prof], dataset.y_test[:n_prof]
     needs_activity = spiking and any(m in methods for m in ("psth", "heatmap", "embedding", "rules"))
     activity = timer("activity", lambda: signals.record_activity(
         model, model_config, x_prof, y_prof, seed)) if needs_activity else None
-    names = _layer_names(model) if spiking else []
-
-    if "raster" in methods:
-        def draw_rasters() -> None:
-            for k, s in enumerate(samples):
-                run = trace(model, inputs[k][:, None])
-                trains = [inputs[k].cpu().numpy()] + [
-                    sp[:, 0].cpu().numpy() for sp, m in zip(run.spikes, model.lifs)
-                    if isinstance(m, LIF)]
-                title = (f"Spike raster, {dataset.name} {opts.split} sample {s} "
-                         f"(label {int(labels[k])}, predicted {int(predicted[k])})")
-                add_figure("raster", f"raster_s{s}", plots.raster_figure(
-                    trains, [f"input ({inputs.shape[-1]} {model_config.encoding}-coded)", *names],
-                    title, out / f"raster_s{s}.png"))
-        timer("raster", draw_rasters)
-
-    if "psth" in methods:
-        def draw_psth() -> None:
-            hists = {name: signals.psth(activity, i + 1, dataset.num_classes).numpy()
-                     for i, name in enumerate(names)}
-            add_figure("psth", "psth", plots.psth_figure(hists, class_names, n_prof, out / "psth.png"))
-            entries["psth"]["profile_samples"] = n_prof
-        timer("psth", draw_psth)
-
-    if "membrane" in methods:
-        def draw_membrane() -> None:
-            for k, s in enumerate(samples):
-                mem = signals.membrane(model, inputs[k], opts.membrane_layer,
-                                       count=opts.membrane_neurons)
-                entries["membrane"].setdefault("neurons", {})[str(s)] = list(mem.neurons)
-                title = (f"Membrane potential, layer {mem.layer}, {dataset.name} sample {s} "
-                         f"(neurons across the activity ranking)")
-                add_figure("membrane", f"membrane_s{s}", plots.membrane_figure(
-                    mem.potential, mem.spikes, mem.neurons, mem.threshold, mem.layer, title,
-                    out / f"membrane_s{s}.png"))
-        timer("membrane", draw_membrane)
-
-    if "heatmap" in methods:
-        def draw_heatmap() -> None:
-            maps = {name: signals.rate_map(activity, i + 1).numpy() for i, name in enumerate(names)}
-            entries["heatmap"]["mean_rate"] = {name: float(m.mean()) for name, m in maps.items()}
-            add_figure("heatmap", "rates", plots.rate_heatmap_figure(maps, out / "rates.png"))
-        timer("heatmap", draw_heatmap)
-
     hidden = [i + 1 for i, m in enumerate(model.lifs) if isinstance(m, LIF)
               and i < len(model.fcs) - 1] if spiking else []
-    if "embedding" in methods:
-        def draw_embedding() -> None:
-            for layer in hidden:
-                emb = signals.embed_neurons(activity, layer, dataset.num_classes, opts.embedding, seed)
-                axes = (("PC1", "PC2") if emb.explained is None and emb.method == "pca" else
-                        (f"PC1 ({100 * emb.explained[0]:.0f}% variance)",
-                         f"PC2 ({100 * emb.explained[1]:.0f}% variance)")
-                        if emb.explained else ("t-SNE 1 (a.u.)", "t-SNE 2 (a.u.)"))
-                title = (f"Layer {layer} neurons by spike-count vectors over {n_prof} samples "
-                         f"({emb.method.upper()})\ncolour: preferred class, size: selectivity")
-                add_figure("embedding", f"embedding_L{layer}", plots.embedding_figure(
-                    emb.coords, emb.preferred, emb.selectivity, class_names, axes, title,
-                    out / f"embedding_L{layer}.png"))
-                entries["embedding"][f"layer{layer}"] = {
-                    "method": emb.method, "mean_selectivity": float(emb.selectivity.mean()),
-                    "silent_neurons": int((emb.preferred < 0).sum()),
-                    "preferred_class_counts": np.bincount(emb.preferred[emb.preferred >= 0],
-                                                          minlength=dataset.num_classes).tolist()}
-        timer("embedding", draw_embedding)
+    run = _Run(model, model_config, dataset, opts, out, seed, samples, xs, inputs, labels, predicted,
+               targets, forward, x_prof, y_prof, activity, _layer_names(model) if spiking else [],
+               hidden, {m: {"files": []} for m in methods})
 
-    # --- attributions and their faithfulness ---
-    attributions: dict[str, torch.Tensor] = {}
-    makers: dict[str, Callable[[], torch.Tensor]] = {
-        "saliency": lambda: attr.Saliency(model).attribute(inputs, targets),
-        "ig": lambda: _ig(model, inputs, targets, opts.ig_steps, entries),
-        "sam": lambda: attr.SpikeActivationMap(model, opts.sam_gamma).attribute(inputs, targets),
-        "occlusion": lambda: attr.Occlusion(model, opts.occlusion_window).attribute(inputs, targets),
-    }
-    for name in ATTRIBUTION_METHODS:
+    # STEP 3: the signal figures, in the order of METHODS.
+    for name in SIGNAL_METHODS:
         if name in methods:
-            attributions[name] = timer(name, makers[name]).detach()
+            timer(name, lambda name=name: _SIGNALS[name](run))
+
+    # STEP 4: attributions, their faithfulness against a random ordering, their figures.
+    attributions = {name: timer(name, lambda name=name: _attribute(run, name)).detach()
+                    for name in ATTRIBUTION_METHODS if name in methods}
     faithful: dict[str, faith.Faithfulness] = {}
     if attributions:
-        def measure() -> None:
-            unit = opts.deletion_unit
-            temporal_ok = {n: a for n, a in attributions.items()
-                           if unit == "pixel" or a.shape == inputs.shape}
-            runs: dict[str, list[faith.Faithfulness]] = {}
-            for name, values in temporal_ok.items():
-                runs[name] = [faith.curves(forward, inputs[k], int(targets[k]),
-                                           faith.ranking(values[k], inputs[k], unit), unit,
-                                           opts.deletion_steps, opts.deletion_score, method=name)
-                              for k in range(len(samples))]
-            runs["random"] = [faith.random_baseline(
-                forward, inputs[k], int(targets[k]), unit, opts.deletion_steps,
-                opts.deletion_score, opts.random_repeats, seed + k) for k in range(len(samples))]
-            for name, per_sample in runs.items():
-                faithful[name] = f = faith.mean_faithfulness(name, per_sample)
-                if name in entries:
-                    entries[name].update({
-                        "deletion_auc": f.deletion.auc, "insertion_auc": f.insertion.auc,
-                        "deletion_auc_per_sample": [r.deletion.auc for r in per_sample],
-                        "insertion_auc_per_sample": [r.insertion.auc for r in per_sample]})
-        timer("faithfulness", measure)
+        faithful = timer("faithfulness", lambda: _faithfulness(run, attributions))
+        timer("attribution_figures", lambda: _attribution_figures(run, attributions, faithful))
 
-        def draw_attributions() -> None:
-            for k, s in enumerate(samples):
-                maps = {n: pixel_map(a[k], spiking).cpu().numpy() for n, a in attributions.items()}
-                temporal = {n: a[k].sum(-1).cpu().numpy() for n, a in attributions.items()
-                            if spiking and a.shape == inputs.shape}
-                title = (f"Attributions for class {int(targets[k])}, {dataset.name} sample {s} "
-                         f"(label {int(labels[k])})")
-                path = plots.attribution_figure(xs[s].numpy(), maps, temporal, title,
-                                                out / f"attributions_s{s}.png")
-                figures[f"attributions_s{s}"] = path
-                for n in attributions:
-                    entries[n]["files"].append(path.name)
-            curves = {n: (np.array(f.deletion.fractions), np.array(f.deletion.scores),
-                          np.array(f.insertion.scores), f.deletion.auc, f.insertion.auc)
-                      for n, f in faithful.items()}
-            path = plots.faithfulness_figure(curves, opts.deletion_unit, opts.deletion_score,
-                                             out / "faithfulness.png")
-            figures["faithfulness"] = path
-            for n in attributions:
-                entries[n]["files"].append(path.name)
-        timer("attribution_figures", draw_attributions)
-
+    # STEP 5: neuron ablation and the rule tree.
     if "ablation" in methods:
-        def ablate() -> None:
-            n_abl = n_prof
-            x_seq = _profile_inputs(model_config, x_prof.to(device), seed, device)
-            drops = attr.NeuronAblation(model).attribute(x_seq, y_prof[:n_abl])
-            per_layer = {}
-            for i, drop in enumerate(drops):
-                order = torch.sort(drop, descending=True, stable=True).indices[:opts.ablation_top]
-                per_layer[f"layer{i + 1}"] = {
-                    "mean_drop": float(drop.mean()), "max_drop": float(drop.max()),
-                    "top_neurons": [int(j) for j in order],
-                    "top_drops": [float(drop[j]) for j in order]}
-            entries["ablation"].update({"samples": n_abl, "layers": per_layer})
-            draw = {f"layer {i + 1} ({len(d)} neurons)": d.numpy() for i, d in enumerate(drops)}
-            add_figure("ablation", "ablation", plots.ablation_figure(
-                draw, opts.ablation_top, out / "ablation.png"))
-        timer("ablation", ablate)
-
-    rules = None
-    if "rules" in methods:
-        rules = timer("rules", lambda: _rules(model, model_config, dataset, activity, hidden, opts,
-                                              seed, out, add_figure, entries))
+        timer("ablation", lambda: _ablation(run))
+    rules = timer("rules", lambda: _rules(run)) if "rules" in methods else None
 
     return ExplainResult(model=model_config.name, model_config=model_config, dataset=dataset.name,
                          split=opts.split, samples=samples, seed=seed, options=opts,
-                         predictions=predictions, methods=entries, faithfulness=faithful,
-                         rules=rules, figures=figures, seconds=timer.seconds,
+                         predictions=predictions, methods=run.entries, faithfulness=faithful,
+                         rules=rules, figures=run.figures, seconds=timer.seconds,
                          cpu_seconds=timer.cpu)
 
 
-def _ig(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, steps: int,
-        entries: dict[str, dict[str, Any]]) -> torch.Tensor:
-    values, delta = attr.IntegratedGradients(model, n_steps=steps).attribute(
-        inputs, targets, return_convergence_delta=True)
-    entries["ig"]["convergence_delta"] = [float(d) for d in delta]
-    entries["ig"]["n_steps"] = steps
-    return values
+def _raster(run: _Run) -> None:
+    for k, s in enumerate(run.samples):
+        rec = trace(run.model, run.inputs[k][:, None])
+        trains = [run.inputs[k].cpu().numpy()] + [
+            sp[:, 0].cpu().numpy() for sp, m in zip(rec.spikes, run.model.lifs) if isinstance(m, LIF)]
+        title = (f"Spike raster, {run.dataset.name} {run.opts.split} sample {s} "
+                 f"(label {int(run.labels[k])}, predicted {int(run.predicted[k])})")
+        run.add_figure("raster", f"raster_s{s}", plots.raster_figure(
+            trains, [f"input ({run.inputs.shape[-1]} {run.cfg.encoding}-coded)", *run.names],
+            title, run.out / f"raster_s{s}.png"))
 
 
-def _rules(model: nn.Module, cfg: ModelConfig, dataset: Dataset, activity: signals.Activity,
-           hidden: list[int], opts: ExplainOptions, seed: int, out: Path,
-           add_figure: Callable[[str, str, Path], None],
-           entries: dict[str, dict[str, Any]]) -> RuleSet:
+def _psth(run: _Run) -> None:
+    hists = {name: signals.psth(run.activity, i + 1, run.dataset.num_classes).numpy()
+             for i, name in enumerate(run.names)}
+    run.add_figure("psth", "psth", plots.psth_figure(hists, run.class_names, len(run.y_prof),
+                                                     run.out / "psth.png"))
+    run.entries["psth"]["profile_samples"] = len(run.y_prof)
+
+
+def _membrane(run: _Run) -> None:
+    opts = run.opts
+    for k, s in enumerate(run.samples):
+        mem = signals.membrane(run.model, run.inputs[k], opts.membrane_layer, count=opts.membrane_neurons)
+        run.entries["membrane"].setdefault("neurons", {})[str(s)] = list(mem.neurons)
+        title = (f"Membrane potential, layer {mem.layer}, {run.dataset.name} sample {s} "
+                 f"(neurons across the activity ranking)")
+        run.add_figure("membrane", f"membrane_s{s}", plots.membrane_figure(
+            mem.potential, mem.spikes, mem.neurons, mem.threshold, mem.layer, title,
+            run.out / f"membrane_s{s}.png"))
+
+
+def _heatmap(run: _Run) -> None:
+    maps = {name: signals.rate_map(run.activity, i + 1).numpy() for i, name in enumerate(run.names)}
+    run.entries["heatmap"]["mean_rate"] = {name: float(m.mean()) for name, m in maps.items()}
+    run.add_figure("heatmap", "rates", plots.rate_heatmap_figure(maps, run.out / "rates.png"))
+
+
+def _embedding(run: _Run) -> None:
+    classes = run.dataset.num_classes
+    for layer in run.hidden:
+        emb = signals.embed_neurons(run.activity, layer, classes, run.opts.embedding, run.seed)
+        axes = (("PC1", "PC2") if emb.explained is None and emb.method == "pca" else
+                (f"PC1 ({100 * emb.explained[0]:.0f}% variance)",
+                 f"PC2 ({100 * emb.explained[1]:.0f}% variance)")
+                if emb.explained else ("t-SNE 1 (a.u.)", "t-SNE 2 (a.u.)"))
+        title = (f"Layer {layer} neurons by spike-count vectors over {len(run.y_prof)} samples "
+                 f"({emb.method.upper()})\ncolour: preferred class, size: selectivity")
+        run.add_figure("embedding", f"embedding_L{layer}", plots.embedding_figure(
+            emb.coords, emb.preferred, emb.selectivity, run.class_names, axes, title,
+            run.out / f"embedding_L{layer}.png"))
+        run.entries["embedding"][f"layer{layer}"] = {
+            "method": emb.method, "mean_selectivity": float(emb.selectivity.mean()),
+            "silent_neurons": int((emb.preferred < 0).sum()),
+            "preferred_class_counts": np.bincount(emb.preferred[emb.preferred >= 0],
+                                                  minlength=classes).tolist()}
+
+
+_SIGNALS: dict[str, Callable[[_Run], None]] = {
+    "raster": _raster, "psth": _psth, "membrane": _membrane, "heatmap": _heatmap, "embedding": _embedding}
+
+
+def _attribute(run: _Run, name: str) -> torch.Tensor:
+    """Attribution `name` of every explained sample to its target class, shaped like inputs."""
+    model, inputs, targets, opts = run.model, run.inputs, run.targets, run.opts
+    if name == "saliency":
+        return attr.Saliency(model).attribute(inputs, targets)
+    if name == "ig":
+        values, delta = attr.IntegratedGradients(model, n_steps=opts.ig_steps).attribute(
+            inputs, targets, return_convergence_delta=True)
+        run.entries["ig"]["convergence_delta"] = [float(d) for d in delta]
+        run.entries["ig"]["n_steps"] = opts.ig_steps
+        return values
+    if name == "sam":
+        return attr.SpikeActivationMap(model, opts.sam_gamma).attribute(inputs, targets)
+    return attr.Occlusion(model, opts.occlusion_window).attribute(inputs, targets)
+
+
+def _faithfulness(run: _Run, attributions: dict[str, torch.Tensor]) -> dict[str, faith.Faithfulness]:
+    """Mean deletion/insertion curves per method and for a random ordering; per-sample AUCs
+    into the methods' entries. Temporal attributions only when the unit is the pixel or they
+    have the inputs' shape."""
+    opts, inputs, targets, n = run.opts, run.inputs, run.targets, len(run.samples)
+    unit = opts.deletion_unit
+    runs: dict[str, list[faith.Faithfulness]] = {}
+    for name, values in attributions.items():
+        if unit == "pixel" or values.shape == inputs.shape:
+            runs[name] = [faith.curves(run.forward, inputs[k], int(targets[k]),
+                                       faith.ranking(values[k], inputs[k], unit), unit,
+                                       opts.deletion_steps, opts.deletion_score, method=name)
+                          for k in range(n)]
+    runs["random"] = [faith.random_baseline(
+        run.forward, inputs[k], int(targets[k]), unit, opts.deletion_steps, opts.deletion_score,
+        opts.random_repeats, run.seed + k) for k in range(n)]
+    faithful = {}
+    for name, per_sample in runs.items():
+        faithful[name] = f = faith.mean_faithfulness(name, per_sample)
+        if name in run.entries:
+            run.entries[name].update({
+                "deletion_auc": f.deletion.auc, "insertion_auc": f.insertion.auc,
+                "deletion_auc_per_sample": [r.deletion.auc for r in per_sample],
+                "insertion_auc_per_sample": [r.insertion.auc for r in per_sample]})
+    return faithful
+
+
+def _attribution_figures(run: _Run, attributions: dict[str, torch.Tensor],
+                         faithful: dict[str, faith.Faithfulness]) -> None:
+    """One figure per sample with every method's map, and the faithfulness curves; both files
+    listed under every attribution method."""
+    def shared(name: str, path: Path) -> None:
+        run.figures[name] = path
+        for method in attributions:
+            run.entries[method]["files"].append(path.name)
+
+    for k, s in enumerate(run.samples):
+        maps = {n: pixel_map(a[k], run.spiking).cpu().numpy() for n, a in attributions.items()}
+        temporal = {n: a[k].sum(-1).cpu().numpy() for n, a in attributions.items()
+                    if run.spiking and a.shape == run.inputs.shape}
+        title = (f"Attributions for class {int(run.targets[k])}, {run.dataset.name} sample {s} "
+                 f"(label {int(run.labels[k])})")
+        shared(f"attributions_s{s}", plots.attribution_figure(
+            run.xs[s].numpy(), maps, temporal, title, run.out / f"attributions_s{s}.png"))
+    curves = {n: (np.array(f.deletion.fractions), np.array(f.deletion.scores),
+                  np.array(f.insertion.scores), f.deletion.auc, f.insertion.auc)
+              for n, f in faithful.items()}
+    shared("faithfulness", plots.faithfulness_figure(curves, run.opts.deletion_unit,
+                                                     run.opts.deletion_score, run.out / "faithfulness.png"))
+
+
+def _ablation(run: _Run) -> None:
+    device = model_device(run.model)
+    x_seq = _profile_inputs(run.cfg, run.x_prof.to(device), run.seed, device)
+    drops = attr.NeuronAblation(run.model).attribute(x_seq, run.y_prof)
+    per_layer = {}
+    for i, drop in enumerate(drops):
+        order = torch.sort(drop, descending=True, stable=True).indices[:run.opts.ablation_top]
+        per_layer[f"layer{i + 1}"] = {
+            "mean_drop": float(drop.mean()), "max_drop": float(drop.max()),
+            "top_neurons": [int(j) for j in order], "top_drops": [float(drop[j]) for j in order]}
+    run.entries["ablation"].update({"samples": len(run.y_prof), "layers": per_layer})
+    draw = {f"layer {i + 1} ({len(d)} neurons)": d.numpy() for i, d in enumerate(drops)}
+    run.add_figure("ablation", "ablation", plots.ablation_figure(draw, run.opts.ablation_top,
+                                                                 run.out / "ablation.png"))
+
+
+def _rules(run: _Run) -> RuleSet:
+    model, cfg, dataset, opts, seed = run.model, run.cfg, run.dataset, run.opts, run.seed
+    activity, hidden, entries = run.activity, run.hidden, run.entries
     if not hidden:
         raise ConfigError("rule extraction needs a hidden spiking layer; this model has none")
     layer = hidden[-1] if opts.rules_layer is None else opts.rules_layer
@@ -435,11 +484,11 @@ def _rules(model: nn.Module, cfg: ModelConfig, dataset: Dataset, activity: signa
     entries["rules"]["fidelity_by_depth"] = dict(zip((str(d) for d in depths), curve))
     entries["rules"]["snn_accuracy"] = float((activity.predictions == activity.labels)
                                              .float().mean())
-    atomic_write_text(out / "rules.txt", f"# decision tree imitating {cfg.name}: features are "
+    atomic_write_text(run.out / "rules.txt", f"# decision tree imitating {cfg.name}: features are "
                       f"spike counts of layer {layer} neurons over {cfg.timesteps} timesteps\n"
                       f"# fidelity {rules.fidelity:.4f} on {rules.test_samples} held-out test "
                       f"samples, depth {rules.depth}, {rules.leaves} leaves\n" + rules.text)
     entries["rules"]["files"].append("rules.txt")
-    add_figure("rules", "rules", plots.rules_figure(depths, curve, opts.rules_depth, layer,
-                                                    out / "rules.png"))
+    run.add_figure("rules", "rules", plots.rules_figure(depths, curve, opts.rules_depth, layer,
+                                                        run.out / "rules.png"))
     return rules
