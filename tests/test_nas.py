@@ -223,9 +223,10 @@ def _fake_eval(arch, data, settings, out, objectives, fidelity="full", low=None,
 
 
 def _worker(url: str, out: str, n: int) -> None:
+    import spikeloom.search.nas.dispatch as dispatch
     import spikeloom.search.nas.study as study
 
-    study.evaluate_architecture = _fake_eval  # only ever in a forked child or under monkeypatch
+    dispatch.evaluate_architecture = _fake_eval  # only ever in a forked child or under monkeypatch
     from spikeloom.data import load_dataset
 
     cfg = study.NasConfig(strategy="random", objectives=("accuracy", "area"), n_trials=n, seed=0)
@@ -251,17 +252,18 @@ def test_two_workers_lose_and_duplicate_no_trial(tmp_path, monkeypatch):
     assert len({t.number for t in done}) == 8
     assert all("evaluation" in t.user_attrs for t in done)
     # a third run with the same budget finds the study full and measures nothing new
-    import spikeloom.search.nas.study as nas_study
+    import spikeloom.search.nas.dispatch as dispatch
 
-    monkeypatch.setattr(nas_study, "evaluate_architecture", _fake_eval)
+    monkeypatch.setattr(dispatch, "evaluate_architecture", _fake_eval)
     _worker(url, str(tmp_path), 8)
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 8
 
 
 def test_run_nas_front_is_non_dominated(tmp_path, monkeypatch, digits):
+    import spikeloom.search.nas.dispatch as dispatch
     import spikeloom.search.nas.study as study
 
-    monkeypatch.setattr(study, "evaluate_architecture", _fake_eval)
+    monkeypatch.setattr(dispatch, "evaluate_architecture", _fake_eval)
     cfg = study.NasConfig(strategy="tpe", objectives=("accuracy", "area"), n_trials=12, seed=1,
                           fidelity=study.FidelityConfig(kind="low", promote=3, validate=2))
     result = study.run_nas(cfg, digits, tmp_path)
@@ -331,6 +333,7 @@ def test_nas_section_figures(tmp_path):
 
 
 def test_unmappable_candidates_are_pruned_not_counted(tmp_path, monkeypatch, digits):
+    import spikeloom.search.nas.dispatch as dispatch
     import spikeloom.search.nas.study as study
     from spikeloom.errors import InfeasibleError
 
@@ -339,7 +342,7 @@ def test_unmappable_candidates_are_pruned_not_counted(tmp_path, monkeypatch, dig
             raise InfeasibleError("no mapping fits the available crossbar counts")
         return _fake_eval(arch, *a, **k)
 
-    monkeypatch.setattr(study, "evaluate_architecture", picky)
+    monkeypatch.setattr(dispatch, "evaluate_architecture", picky)
     space = space_from_dict({"depth": [1, 2], "widths": [8, 16]})
     cfg = study.NasConfig(strategy="random", objectives=("accuracy", "area"), n_trials=4, space=space)
     trials = study.run_study(cfg, digits, tmp_path)

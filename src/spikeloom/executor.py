@@ -75,13 +75,40 @@ class ExecutorConfig(Spec):
 Work = Callable[[Any, Any], Any]
 
 
+def capacity(config: ExecutorConfig | None) -> int:
+    """Units `run_units` keeps in flight: `workers`, else the CPUs of the Ray cluster this
+    process is connected to, else the machine's CPU count (1 in process)."""
+    config = config or ExecutorConfig()
+    if config.kind == "inprocess":
+        return 1
+    if config.kind == "ray" and config.workers is None:
+        ray = _ray()
+        if ray.is_initialized():
+            return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return config.worker_count()
+
+
 @contextmanager
 def executor_session(config: ExecutorConfig | None) -> Iterator[None]:
     """Start what `config` needs before any output is written (Ray: connect to the cluster or
     start a local one; a missing extra or a bad address is an error here) and stop it after.
-    `run_units` inside the session reuses it; outside, each call starts and stops its own."""
-    if config is None or config.kind != "ray":
+    `run_units` inside the session reuses it; outside, each call starts and stops its own.
+    With `processes`, the session keeps the pool of the last `run_units` call for the next
+    call with the same `work` and `context` objects (a search that sends its units in
+    batches starts its workers once)."""
+    if config is None or config.kind == "inprocess":
         yield
+        return
+    if config.kind == "processes":
+        outer = _KEPT.copy()
+        _KEPT.clear()
+        _KEPT["session"] = True
+        try:
+            yield
+        finally:
+            _drop_kept_pool()
+            _KEPT.clear()
+            _KEPT.update(outer)
         return
     owned = start_ray(config)
     try:
@@ -150,10 +177,39 @@ def _call(unit: Any) -> Any:
     return _WORKER["work"](_WORKER["context"], unit)
 
 
+_KEPT: dict[str, Any] = {}  # in a `processes` session: its pool and the work/context it serves
+
+
+def _drop_kept_pool() -> None:
+    pool = _KEPT.pop("pool", None)
+    _KEPT.pop("key", None)
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_for(workers: int, work: Work, context: Any, threads: int) -> tuple[Any, bool]:
+    """A process pool serving `work` with `context`: the session's kept one when it serves
+    them, else a new one (kept when in a session). Returns (pool, kept)."""
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    key = (work, id(context), workers)
+    if _KEPT.get("key") == key and _KEPT.get("context") is context:
+        return _KEPT["pool"], True
+    # spawn, not fork: a forked child of a process that already ran torch's thread pools
+    # can hang.
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_install, initargs=(work, context, threads))
+    if not _KEPT.get("session"):
+        return pool, False
+    _drop_kept_pool()
+    _KEPT.update(pool=pool, key=key, context=context)
+    return pool, True
+
+
 def _run_processes(config: ExecutorConfig, work: Work, context: Any, units: Sequence[Any],
                    log: Callable[[str], None] | None) -> Iterator[tuple[int, Any]]:
-    import multiprocessing  # noqa: PLC0415
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # noqa: PLC0415
+    from concurrent.futures import FIRST_COMPLETED, wait  # noqa: PLC0415
     from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
     workers = config.worker_count()
@@ -161,11 +217,10 @@ def _run_processes(config: ExecutorConfig, work: Work, context: Any, units: Sequ
     pending = list(range(len(units)))  # not yet finished, in submission order
     breaks_without_progress = 0
     while pending:
-        # spawn, not fork: a forked child of a process that already ran torch's thread pools
-        # can hang. A killed worker breaks the pool (the pool cannot tell which unit it ran):
-        # every unfinished unit goes to a new pool.
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_install, initargs=(work, context, threads))
+        # A killed worker breaks the pool (the pool cannot tell which unit it ran): every
+        # unfinished unit goes to a new pool.
+        pool, kept = _pool_for(workers, work, context, threads)
+        complete = False
         try:
             futures = {pool.submit(_call, units[i]): i for i in pending}
             todo = set(futures)
@@ -182,8 +237,13 @@ def _run_processes(config: ExecutorConfig, work: Work, context: Any, units: Sequ
                     pending.remove(i)
                     breaks_without_progress = 0
                     yield i, result
+            complete = not broken
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if not (kept and complete):  # a broken, abandoned or unkept pool goes
+                if kept:
+                    _drop_kept_pool()
+                else:
+                    pool.shutdown(wait=True, cancel_futures=True)
         if broken:
             breaks_without_progress += 1
             if breaks_without_progress >= MAX_LOSSES:
@@ -257,7 +317,7 @@ def _run_ray(config: ExecutorConfig, work: Work, context: Any, units: Sequence[A
 
         # Ray's own retries are off so that a lost unit is counted and reported here
         task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_ray_call)
-        in_flight_cap = config.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        in_flight_cap = capacity(config)
         context_ref = ray.put(context)
         queue = list(range(len(units)))
         running: dict[Any, int] = {}

@@ -46,7 +46,7 @@ class RunOptions:
     map_threads: int = 2
     progress: bool = False
     device: str = "cpu"
-    executor: Any = None  # an ExecutorConfig: where fault-campaign blocks run
+    executor: Any = None  # an ExecutorConfig: where fault-campaign blocks and NAS evaluations run
     nas: NasStage = NasStage()
 
 
@@ -132,7 +132,8 @@ def nas_stage(scfg: SearchConfig, data: Dataset, out: Path, opts: RunOptions,
 
     ncfg = nas_config(scfg, opts.nas)
     log(f"architecture search: {ncfg.strategy}, {ncfg.n_trials} trials, {ncfg.fidelity.kind} fidelity")
-    result = run_nas(ncfg, data, out / "nas", progress=opts.progress, log=log, device=opts.device)
+    result = run_nas(ncfg, data, out / "nas", progress=opts.progress, log=log, device=opts.device,
+                     executor=opts.executor)
     summary = summarize(result, out / "nas", data=data)
     return nas_section(summary, out / "figures"), summary
 

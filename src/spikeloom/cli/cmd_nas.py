@@ -17,6 +17,7 @@ from spikeloom.cli.common import (
     say,
     show_progress,
 )
+from spikeloom.cli.executor_flags import add_executor_arguments, executor_config
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,6 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-energy", type=float, default=None, help="budget: pJ per sample")
     add_seed(p)
     add_device(p)
+    add_executor_arguments(p)
     add_out(p)
     add_quiet(p)
 
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.errors import ConfigError  # noqa: PLC0415
+    from spikeloom.executor import executor_session  # noqa: PLC0415
     from spikeloom.io import prepare_out_dir, write_summary  # noqa: PLC0415
     from spikeloom.report.html import write_report  # noqa: PLC0415
     from spikeloom.search.nas.report import nas_section  # noqa: PLC0415
@@ -96,13 +99,16 @@ def run(args: argparse.Namespace) -> int:
         if v is not None and v < 1:
             raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1, got {v}")
     device = device_of(args)
+    executor = executor_config(args)
     data = load_dataset(args.dataset, args.data_dir)
     ncfg = config_from(args, data.name)
     if args.storage:
         open_storage(args.storage)  # fail fast, before anything is written
-    out = prepare_out_dir(args.out)
-    result = run_nas(ncfg, data, Path(out), args.storage, show_progress(args), lambda s: say(args, s), device)
-    summary = summarize(result, Path(out), data=data) | {"device": str(device)}
+    with executor_session(executor):  # Ray reached (or refused) before anything is written
+        out = prepare_out_dir(args.out)
+        result = run_nas(ncfg, data, Path(out), args.storage, show_progress(args), lambda s: say(args, s),
+                         device, executor)
+    summary = summarize(result, Path(out), data=data) | {"device": str(device), "executor": executor.to_dict()}
     section = nas_section(summary, Path(out) / "figures")
     summary["report"] = str(write_report(Path(out) / "report.html", "spikeloom architecture search",
                                          f"{data.name}: {ncfg.strategy}, {ncfg.fidelity.kind} fidelity",

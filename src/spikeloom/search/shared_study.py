@@ -4,12 +4,20 @@ any URL such as `postgresql://...` reached by workers on several machines). Tria
 numbered by the storage, so workers never duplicate one; a trial beyond the budget (a race
 between workers) is pruned unmeasured; a killed worker's trial is failed by the heartbeat
 and retried by the next worker; finished trials are never redone.
+
+`optimize_in_batches` drives the same study from one process whose trials run elsewhere
+(an executor's workers): it asks a batch of trials, sends their work out, and tells each
+result as it comes back, keeping the asked trials' heartbeats alive meanwhile, so a killed
+driver's trials are failed and retried exactly like a killed worker's.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from spikeloom.errors import ConfigError
@@ -20,7 +28,6 @@ def open_storage(url: str, tries: int = 3):
 
     Retried briefly: workers starting together on a fresh database race to create its
     tables, and the loser sees 'table already exists' once."""
-    import warnings  # noqa: PLC0415
 
     import optuna  # noqa: PLC0415
 
@@ -66,3 +73,95 @@ def optimize_shared(study: Any, n_trials: int, objective: Callable[[Any], Any]) 
     if count() < n_trials:
         study.optimize(guarded, callbacks=[stop_when_full], gc_after_trial=False)
     return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+
+
+def optimize_in_batches(study: Any, n_trials: int, batch: int, propose: Callable[[Any], Any],
+                        evaluate: Callable[[Sequence[Any]], Iterable[tuple[int, Any]]],
+                        record: Callable[[Any, Any, Any], Any]) -> list[Any]:
+    """Like `optimize_shared`, with each trial's work done by `evaluate`: ask up to `batch`
+    trials (never beyond `n_trials`, all workers together), `propose(trial)` -> its work unit,
+    `evaluate(units)` -> (index, outcome) as each finishes, `record(trial, unit, outcome)` ->
+    the objective values (or raise `optuna.TrialPruned`), told at once; then the next batch.
+
+    Trials are asked and proposed in number order, as `study.optimize` would, so a sampler
+    whose proposals do not depend on earlier results (grid, random, and the start-up trials
+    of TPE/GP) proposes the same trial for the same number. An error in `evaluate` or
+    `record` fails this batch's untold trials and propagates."""
+    import optuna  # noqa: PLC0415
+    from optuna.trial import TrialState  # noqa: PLC0415
+
+    busy = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+
+    def count() -> int:
+        return len(study.get_trials(deepcopy=False, states=busy))
+
+    while True:
+        _fail_stale(study)
+        asked: list[Any] = []
+        told: set[int] = set()
+        try:
+            units = []
+            while len(asked) < batch and count() < n_trials:
+                with warnings.catch_warnings():  # "heartbeat is meant for optimize": kept below
+                    warnings.simplefilter("ignore", UserWarning)
+                    trial = study.ask()
+                earlier = [t for t in study.get_trials(deepcopy=False, states=busy) if t.number < trial.number]
+                if len(earlier) >= n_trials:  # another worker filled the study meanwhile
+                    trial.set_user_attr("surplus", True)
+                    study.tell(trial, state=TrialState.PRUNED)
+                    break
+                asked.append(trial)
+                units.append(propose(trial))
+            if not asked:
+                break
+            with _heartbeats(study, asked):
+                for i, outcome in evaluate(units):
+                    try:
+                        values = record(asked[i], units[i], outcome)
+                    except optuna.TrialPruned:
+                        study.tell(asked[i], state=TrialState.PRUNED)
+                    else:
+                        study.tell(asked[i], values)
+                    told.add(i)
+        except BaseException:
+            for i, trial in enumerate(asked):
+                if i not in told:
+                    study.tell(trial, state=TrialState.FAIL)
+            raise
+    return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+
+
+def _fail_stale(study: Any) -> None:
+    """Fail (and, through the storage's callback, retry) trials whose heartbeat stopped."""
+    import optuna  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+@contextmanager
+def _heartbeats(study: Any, trials: list[Any]) -> Iterator[None]:
+    """Record the heartbeats of `trials` while they run elsewhere (`study.optimize` does this
+    for the one trial it runs; the storage knows a trial only by its id)."""
+    storage = study._storage
+    interval = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            for trial in trials:
+                storage.record_heartbeat(trial._trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -163,6 +163,13 @@ def _cache_path(out: Path, arch: Architecture, fidelity: str) -> Path:
     return out / "evals" / f"{arch.key}-{fidelity}.json"
 
 
+def eval_fingerprint(arch: Architecture, data: Dataset, settings: EvalSettings, objectives: tuple[str, ...],
+                     fidelity: str, low: dict[str, Any] | None) -> dict[str, Any]:
+    """What a cached evaluation must match to be reused."""
+    return {"arch": arch.to_dict(), "settings": settings.to_dict(), "objectives": list(objectives),
+            "fidelity": fidelity, "low": (low or {}) if fidelity == "low" else None, "data": data.name}
+
+
 def cached(out: Path, arch: Architecture, fidelity: str, fingerprint: dict[str, Any]) -> Evaluation | None:
     path = _cache_path(out, arch, fidelity)
     if path.exists():
@@ -200,8 +207,7 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
     from spikeloom.train import fit  # noqa: PLC0415
 
     low = low or {}
-    fingerprint = {"arch": arch.to_dict(), "settings": settings.to_dict(), "objectives": list(objectives),
-                   "fidelity": fidelity, "low": low if fidelity == "low" else None, "data": data.name}
+    fingerprint = eval_fingerprint(arch, data, settings, objectives, fidelity, low)
     hit = cached(out, arch, fidelity, fingerprint)
     if hit is not None:
         return hit
@@ -259,7 +265,12 @@ def evaluate_architecture(arch: Architecture, data: Dataset, settings: EvalSetti
     result = Evaluation(key=arch.key, fidelity=fidelity, architecture=arch.to_dict(), objectives=values,
                         seconds=time.perf_counter() - t0, score=score,
                         hardware=hw, checkpoint=str(ckpt_path) if fidelity != "proxy" else "")
-    path = _cache_path(out, arch, fidelity)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"fingerprint": fingerprint, "evaluation": result.to_dict()})
+    save_evaluation(out, fingerprint, result)
     return result
+
+
+def save_evaluation(out: Path, fingerprint: dict[str, Any], ev: Evaluation) -> Path:
+    """Cache `ev` under `out/evals` (what `cached` reads back)."""
+    path = _cache_path(out, ev.arch, ev.fidelity)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_json(path, {"fingerprint": fingerprint, "evaluation": ev.to_dict()})

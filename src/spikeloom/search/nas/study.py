@@ -35,12 +35,11 @@ from spikeloom.search.nas.objectives import (
     OBJECTIVES,
     EvalSettings,
     Evaluation,
-    evaluate_architecture,
     report_test,
 )
 from spikeloom.search.nas.space import NasSpace
 from spikeloom.search.nas.strategies import STRATEGIES, make_sampler, suggest
-from spikeloom.search.shared_study import open_storage, optimize_shared
+from spikeloom.search.shared_study import open_storage, optimize_in_batches, optimize_shared
 from spikeloom.spec import Spec
 
 BUDGETS = ("area", "memory", "energy")
@@ -109,10 +108,17 @@ def violations(ev: Evaluation, budgets: tuple[tuple[str, float], ...]) -> tuple[
 
 
 def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = None, progress: bool = False,
-              log: Callable[[str], None] = lambda _s: None, device: Any = None) -> list[Evaluation]:
+              log: Callable[[str], None] = lambda _s: None, device: Any = None,
+              executor: Any = None) -> list[Evaluation]:
     """This worker's share of the study (`n_trials` complete trials in all); returns every
-    worker's completed evaluations in trial order."""
+    worker's completed evaluations in trial order. `executor` (an `ExecutorConfig`): with
+    `processes` or `ray`, this process asks the trials in batches of the executor's width and
+    its workers evaluate them (`spikeloom.search.nas.dispatch`); in process (the default)
+    each trial is evaluated here."""
     import optuna  # noqa: PLC0415
+
+    from spikeloom.executor import capacity  # noqa: PLC0415
+    from spikeloom.search.nas.dispatch import EvalUnit, evaluate_units  # noqa: PLC0415
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = prepare_out_dir(out)
@@ -125,22 +131,33 @@ def run_study(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = N
     kind = ncfg.fidelity.kind
     low = ncfg.fidelity.low_overrides(ncfg.settings.epochs, ncfg.settings.train_subset) if kind == "low" else None
 
-    def objective(trial: Any) -> tuple[float, ...]:
-        arch = suggest(trial, ncfg.strategy, ncfg.space)
-        try:
-            ev = evaluate_architecture(arch, data, ncfg.settings, out, names, kind, low, progress, device)
-        except InfeasibleError as exc:  # e.g. a library whose crossbar counts cannot hold it
-            trial.set_user_attr("infeasible", str(exc))
-            log(f"trial {trial.number}: {arch.label}: cannot be mapped ({exc})")
-            raise optuna.TrialPruned() from None
+    def propose(trial: Any) -> EvalUnit:
+        return EvalUnit(suggest(trial, ncfg.strategy, ncfg.space), names, kind, low)
+
+    def evaluate(units: list[EvalUnit]) -> Any:
+        return evaluate_units(units, data, ncfg.settings, out, executor, device, progress, log)
+
+    def record(trial: Any, unit: EvalUnit, ev: Evaluation | InfeasibleError) -> tuple[float, ...]:
+        label = unit.arch.label
+        if isinstance(ev, InfeasibleError):  # e.g. a library whose crossbar counts cannot hold it
+            trial.set_user_attr("infeasible", str(ev))
+            log(f"trial {trial.number}: {label}: cannot be mapped ({ev})")
+            raise optuna.TrialPruned()
         for (name, _limit), excess in zip(ncfg.budgets, violations(ev, ncfg.budgets)):
             trial.set_constraint(f"budget_{name}", excess)
         trial.set_user_attr("evaluation", ev.to_dict())
         values = objective_vector(ev, names)
-        log(f"trial {trial.number}: {arch.label}: " + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, values)))
+        log(f"trial {trial.number}: {label}: " + ", ".join(f"{n} {v:.4g}" for n, v in zip(names, values)))
         return values
 
-    done = optimize_shared(study, ncfg.n_trials, objective)
+    if executor is None or executor.kind == "inprocess":
+        def objective(trial: Any) -> tuple[float, ...]:
+            unit = propose(trial)
+            return record(trial, unit, next(iter(evaluate([unit])))[1])
+
+        done = optimize_shared(study, ncfg.n_trials, objective)
+    else:
+        done = optimize_in_batches(study, ncfg.n_trials, capacity(executor), propose, evaluate, record)
     return [Evaluation.from_dict(t.user_attrs["evaluation"]) for t in done]
 
 
@@ -158,9 +175,12 @@ class NasResult:
 
 
 def promote(ncfg: NasConfig, cheap: list[Evaluation], data: Dataset, out: Path, progress: bool = False,
-            log: Callable[[str], None] = lambda _s: None, device: Any = None) -> list[Evaluation]:
+            log: Callable[[str], None] = lambda _s: None, device: Any = None,
+            executor: Any = None) -> list[Evaluation]:
     """Full-fidelity evaluations of the promoted cheap candidates (cached, so every worker
-    may call this; the work is done once)."""
+    may call this; the work is done once), on `executor`'s workers when given."""
+    from spikeloom.search.nas.dispatch import EvalUnit, evaluate_units  # noqa: PLC0415
+
     names = ncfg.study_objectives()
     unique: dict[str, Evaluation] = {}
     for ev in cheap:
@@ -171,21 +191,27 @@ def promote(ncfg: NasConfig, cheap: list[Evaluation], data: Dataset, out: Path, 
     ranks = [r if ok else r + len(evs) for r, ok in zip(pareto_ranks(points), feasible)]
     scores = [e.score if e.score is not None else -math.inf for e in evs]
     chosen = promotion(ranks, scores, ncfg.fidelity.promote, ncfg.fidelity.validate, ncfg.seed)
-    full = []
     for i in chosen:
         log(f"promote {evs[i].arch.label} to full fidelity")
-        full.append(evaluate_architecture(evs[i].arch, data, ncfg.settings, out, ncfg.objectives, "full",
-                                          None, progress, device))
+    units = [EvalUnit(evs[i].arch, ncfg.objectives) for i in chosen]
+    full: list[Any] = [None] * len(units)
+    for k, ev in evaluate_units(units, data, ncfg.settings, out, executor, device, progress, log):
+        if isinstance(ev, InfeasibleError):
+            raise ev
+        full[k] = ev
     return full
 
 
 def run_nas(ncfg: NasConfig, data: Dataset, out: Path, storage: str | None = None, progress: bool = False,
-            log: Callable[[str], None] = lambda _s: None, device: Any = None) -> NasResult:
-    """The whole search: study, promotion (cheap fidelities), Pareto front."""
+            log: Callable[[str], None] = lambda _s: None, device: Any = None,
+            executor: Any = None) -> NasResult:
+    """The whole search: study, promotion (cheap fidelities), Pareto front. `executor`: where
+    the evaluations run (see `run_study`)."""
     t0 = time.perf_counter()
-    trials = run_study(ncfg, data, out, storage, progress, log, device)
+    trials = run_study(ncfg, data, out, storage, progress, log, device, executor)
     t1 = time.perf_counter()
-    final = trials if ncfg.fidelity.kind == "full" else promote(ncfg, trials, data, out, progress, log, device)
+    final = trials if ncfg.fidelity.kind == "full" else promote(ncfg, trials, data, out, progress, log, device,
+                                                                  executor)
     t2 = time.perf_counter()
     return NasResult(ncfg, tuple(trials), tuple(final), tuple(front_of(ncfg, final)), t1 - t0, t2 - t1)
 
