@@ -21,6 +21,9 @@ from spikeloom.faults import CampaignConfig, run_campaign
 from spikeloom.spec import ModelConfig, TrainConfig
 from spikeloom.train import fit
 
+sys.path.insert(0, str(Path(__file__).parent))
+from workers import busy_worker  # noqa: E402
+
 LOCAL_RAY = {"workers": 2, "object_store_mb": 100}
 
 
@@ -89,56 +92,12 @@ def serial(snn, digits):
     return _per_trial(run_campaign(snn.build(), snn.model_config, x, y, CAMPAIGN, eval_seed=1))
 
 
-def _descendants() -> list[tuple[int, str]]:
-    """(pid, command line) of every descendant of this process (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, stack = [], [os.getpid()]
-    while stack:
-        for pid in children.get(stack.pop(), []):
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            out.append((pid, cmd))
-            stack.append(pid)
-    return out
-
-
-def _cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def _busy_worker(kind: str) -> int | None:
-    """A worker process that is running a unit now."""
-    if kind == "ray":  # Ray titles a worker after the task it runs
-        busy = [pid for pid, cmd in _descendants() if cmd.startswith("ray::_ray_call")]
-        return busy[0] if busy else None
-    workers = [pid for pid, cmd in _descendants() if "spawn_main" in cmd]
-    if not workers:
-        return None
-    before = {pid: _cpu_ticks(pid) for pid in workers}
-    time.sleep(0.1)
-    return max(workers, key=lambda pid: _cpu_ticks(pid) - before[pid])
-
-
 def _kill_one_worker_after_first_result(store: Path, kind: str, killed: list[int]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         lines = store.read_text().splitlines() if store.exists() else []
         if len(lines) >= 2:  # header + one finished trial: the campaign is under way
-            pid = _busy_worker(kind)
+            pid = busy_worker(kind)
             if pid is not None:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)

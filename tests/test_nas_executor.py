@@ -1,12 +1,16 @@
 """The architecture search over an executor: local worker processes and a real local Ray
 cluster (127.0.0.1, two workers) give the serial run's per-trial evaluations and the same
-promoted networks on disk; the `nas` CLI takes the executor flags and refuses bad ones in one
+promoted networks on disk, also when a worker process is killed mid-search; the `nas` CLI takes the executor flags and refuses bad ones in one
 line before writing anything."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,9 @@ from spikeloom.search.nas.fidelity import FidelityConfig
 from spikeloom.search.nas.objectives import EvalSettings
 from spikeloom.search.nas.space import space_from_dict
 from spikeloom.search.nas.study import NasConfig, run_nas
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workers import busy_worker  # noqa: E402
 
 SPACE = {"depth": [1], "widths": [8, 16], "timesteps": [3], "bits": [4, 8], "sparsity": [0.0, 0.5],
          "threshold": [1.0], "beta": [0.9], "reset": ["subtract"], "library": ["homogeneous:64x64"]}
@@ -41,6 +48,18 @@ def _compressed(result):
     return [load_checkpoint(Path(e.checkpoint).with_name("compressed.pt")).state_dict for e in result.final]
 
 
+def _kill_a_worker_after_first_trial(heard: list[str], kind: str, killed: list[int]) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if any(line.startswith("trial ") for line in heard):  # under way, more units to come
+            pid = busy_worker(kind)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def serial(digits, tmp_path_factory):
     return run_nas(CFG, digits, tmp_path_factory.mktemp("serial"))
@@ -52,8 +71,15 @@ def test_nas_over_workers_equals_serial(kind, digits, serial, tmp_path):
         pytest.importorskip("ray", reason="Ray is the optional extra spikeloom[ray]")
     executor = ExecutorConfig(kind, workers=2, **({"object_store_mb": 100} if kind == "ray" else {}))
     heard: list[str] = []
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_a_worker_after_first_trial, args=(heard, kind, killed),
+                              daemon=True)
     with executor_session(executor):
+        killer.start()
         result = run_nas(CFG, digits, tmp_path, log=heard.append, executor=executor)
+        killer.join(timeout=5)
+    assert killed, "no worker was killed: the search ended before the killer found one"
+    assert any("died" in line and "again" in line for line in heard), heard
     assert len(result.trials) == CFG.n_trials and len(result.final) == 2
     assert _per_trial(result) == _per_trial(serial)
     # the workers' files landed in this run's folder, equal to the serial run's

@@ -222,9 +222,12 @@ def _run_processes(config: ExecutorConfig, work: Work, context: Any, units: Sequ
         pool, kept = _pool_for(workers, work, context, threads)
         complete = False
         try:
-            futures = {pool.submit(_call, units[i]): i for i in pending}
-            todo = set(futures)
             broken = 0
+            try:
+                futures = {pool.submit(_call, units[i]): i for i in pending}
+            except BrokenProcessPool:  # a kept pool's worker died while it waited
+                futures, broken = {}, len(pending)
+            todo = set(futures)
             while todo:
                 finished, todo = wait(todo, return_when=FIRST_COMPLETED)
                 for fut in finished:

@@ -1,0 +1,52 @@
+"""Worker processes of an executor run by this test process, for the tests that kill one
+(Linux /proc)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+
+def descendants() -> list[tuple[int, str]]:
+    """(pid, command line) of every descendant of this process (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, stack = [], [os.getpid()]
+    while stack:
+        for pid in children.get(stack.pop(), []):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            out.append((pid, cmd))
+            stack.append(pid)
+    return out
+
+
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def busy_worker(kind: str) -> int | None:
+    """A worker process that is running a unit now."""
+    if kind == "ray":  # Ray titles a worker after the task it runs
+        busy = [pid for pid, cmd in descendants() if cmd.startswith("ray::_ray_call")]
+        return busy[0] if busy else None
+    workers = [pid for pid, cmd in descendants() if "spawn_main" in cmd]
+    if not workers:
+        return None
+    before = {pid: cpu_ticks(pid) for pid in workers}
+    time.sleep(0.1)
+    return max(workers, key=lambda pid: cpu_ticks(pid) - before[pid])
