@@ -75,3 +75,26 @@ def test_run_nas_bad_input(tmp_path, capsys, extra, needle):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and needle in err
     assert not (tmp_path / "o").exists()
+
+
+def test_run_passes_its_executor_to_the_nas_stage(tmp_path, monkeypatch):
+    """`run --executor processes --nas-trials N` evaluates the NAS trials on the same executor
+    (the NAS over workers is compared with the serial run in tests/test_nas_executor.py)."""
+    import spikeloom.search.nas.study as study
+
+    class Seen(Exception):
+        pass
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("executor"))
+        raise Seen
+
+    monkeypatch.setattr(study, "run_nas", spy)
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(SPACE))
+    with pytest.raises(Seen):
+        main(["run", *FAST, "--nas-trials", "2", "--nas-space", str(space), "--executor", "processes",
+              "--workers", "2", "--out", str(tmp_path / "run")])
+    assert [(e.kind, e.workers) for e in seen] == [("processes", 2)]
