@@ -38,6 +38,13 @@ def open_storage(url: str, tries: int = 3):
                 return optuna.storages.RDBStorage(
                     url, heartbeat_interval=30, grace_period=90,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
+        except ImportError as exc:  # the URL's database driver (Optuna re-raises SQLAlchemy's)
+            missing = getattr(exc.__cause__, "name", None) or exc.name or "its driver"
+            hint = ("pip install 'spikeloom[postgres]'" if missing == "psycopg" else
+                    "write postgresql://... and pip install 'spikeloom[postgres]' (psycopg 3), or "
+                    "install psycopg2-binary" if missing == "psycopg2" else "install that package")
+            raise ConfigError(f"cannot open study storage {url!r}: the database driver {missing} is not "
+                              f"installed; {hint}") from None
         except Exception as exc:  # sqlalchemy raises many kinds; all mean "cannot use this URL"
             if attempt + 1 < tries:
                 time.sleep(0.5 * (attempt + 1))
