@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import operator
-import os
-import signal
 import sys
 import threading
 import time
@@ -22,7 +20,7 @@ from spikeloom.spec import ModelConfig, TrainConfig
 from spikeloom.train import fit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workers import busy_worker  # noqa: E402
+from workers import kill_a_busy_worker  # noqa: E402
 
 LOCAL_RAY = {"workers": 2, "object_store_mb": 100}
 
@@ -92,17 +90,9 @@ def serial(snn, digits):
     return _per_trial(run_campaign(snn.build(), snn.model_config, x, y, CAMPAIGN, eval_seed=1))
 
 
-def _kill_one_worker_after_first_result(store: Path, kind: str, killed: list[int]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        lines = store.read_text().splitlines() if store.exists() else []
-        if len(lines) >= 2:  # header + one finished trial: the campaign is under way
-            pid = busy_worker(kind)
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                return
-        time.sleep(0.05)
+def _campaign_under_way(store: Path) -> bool:
+    """A finished trial in the store (after its header line)."""
+    return store.exists() and len(store.read_text().splitlines()) >= 2
 
 
 @pytest.mark.parametrize("kind", ["processes", "ray"])
@@ -120,8 +110,9 @@ def test_campaign_over_workers_equals_serial_even_when_a_worker_is_killed(
         # one worker killed with SIGKILL while it runs a unit
         store = tmp_path / "trials.jsonl"
         killed: list[int] = []
-        killer = threading.Thread(target=_kill_one_worker_after_first_result,
-                                  args=(store, kind, killed), daemon=True)
+        killer = threading.Thread(target=kill_a_busy_worker,
+                                  args=(lambda: _campaign_under_way(store), kind, killed, 120),
+                                  daemon=True)
         killer.start()
         heard: list[str] = []
         result = run_campaign(snn.build(), snn.model_config, x, y, CAMPAIGN, eval_seed=1,

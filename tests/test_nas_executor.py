@@ -6,11 +6,8 @@ line before writing anything."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +20,7 @@ from spikeloom.search.nas.space import space_from_dict
 from spikeloom.search.nas.study import NasConfig, run_nas
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workers import busy_worker  # noqa: E402
+from workers import kill_a_busy_worker  # noqa: E402
 
 SPACE = {"depth": [1], "widths": [8, 16], "timesteps": [3], "bits": [4, 8], "sparsity": [0.0, 0.5],
          "threshold": [1.0], "beta": [0.9], "reset": ["subtract"], "library": ["homogeneous:64x64"]}
@@ -48,18 +45,6 @@ def _compressed(result):
     return [load_checkpoint(Path(e.checkpoint).with_name("compressed.pt")).state_dict for e in result.final]
 
 
-def _kill_a_worker_after_first_trial(heard: list[str], kind: str, killed: list[int]) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if any(line.startswith("trial ") for line in heard):  # under way, more units to come
-            pid = busy_worker(kind)
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                return
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def serial(digits, tmp_path_factory):
     return run_nas(CFG, digits, tmp_path_factory.mktemp("serial"))
@@ -72,8 +57,11 @@ def test_nas_over_workers_equals_serial(kind, digits, serial, tmp_path):
     executor = ExecutorConfig(kind, workers=2, **({"object_store_mb": 100} if kind == "ray" else {}))
     heard: list[str] = []
     killed: list[int] = []
-    killer = threading.Thread(target=_kill_a_worker_after_first_trial, args=(heard, kind, killed),
-                              daemon=True)
+
+    def under_way() -> bool:  # a trial is in, and more units are to come
+        return any(line.startswith("trial ") for line in heard)
+
+    killer = threading.Thread(target=kill_a_busy_worker, args=(under_way, kind, killed), daemon=True)
     with executor_session(executor):
         killer.start()
         result = run_nas(CFG, digits, tmp_path, log=heard.append, executor=executor)

@@ -50,3 +50,19 @@ def busy_worker(kind: str) -> int | None:
     before = {pid: cpu_ticks(pid) for pid in workers}
     time.sleep(0.1)
     return max(workers, key=lambda pid: cpu_ticks(pid) - before[pid])
+
+
+def kill_a_busy_worker(under_way, kind: str, killed: list[int], timeout_s: float = 300) -> None:
+    """Once `under_way()` says the run has work in flight, SIGKILL a busy worker (its pid goes
+    to `killed`). For a thread beside the run."""
+    import signal  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if under_way():
+            pid = busy_worker(kind)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.05)
