@@ -40,7 +40,11 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
     p.add_argument("--timesteps", type=int, nargs="+", default=timesteps, help="grid of SNN timesteps T")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 1.5], help="grid of thresholds theta")
     p.add_argument("--beta", type=float, default=None,
-                   help="membrane decay (default: the --model's, else 0.95)")
+                   help="membrane decay of the BPTT SNNs (default: the --model's, else 0.95)")
+    p.add_argument("--train-method", nargs="+", choices=("bptt", "convert"), default=["bptt"],
+                   help="how the grid's SNNs are obtained: bptt (trained, default), convert (the "
+                        "STEP 0 ANN converted to IF neurons, beta 1, theta scaling the normalisation; "
+                        "named conv-...), or both: 'bptt convert' (grid strategy only)")
     p.add_argument("--ber", type=float, default=0.01, help="bit error rate deciding reliability (default 0.01)")
     p.add_argument("--curve-bers", type=float, nargs="*", default=curve_bers,
                    help="extra BERs measured for the accuracy-vs-BER curves")
@@ -111,7 +115,7 @@ def search_config_from(args: argparse.Namespace, data) -> object:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
         train_subset=args.train_subset,
         energy_precision=args.energy_precision, seed=args.seed, start=args.model,
-        levers=tuple(args.levers), protected_bits=args.protect_bits)
+        levers=tuple(args.levers), protected_bits=args.protect_bits, train_methods=tuple(args.train_method))
 
 
 def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_crossbars: bool,
@@ -141,6 +145,10 @@ def execute(args: argparse.Namespace, out_dir: str | Path, explain: bool, map_cr
         from spikeloom.search.nas.stage import nas_config  # noqa: PLC0415
 
         nas_config(scfg, nas)  # validate the space file and objectives before writing anything
+    if args.strategy == "optuna":
+        from spikeloom.search.multiobjective import check_optuna_methods  # noqa: PLC0415
+
+        check_optuna_methods(scfg)
     if args.strategy == "optuna" and args.storage:
         from spikeloom.search.shared_study import open_storage  # noqa: PLC0415
 

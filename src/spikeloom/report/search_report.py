@@ -25,6 +25,11 @@ def overview(summary: dict[str, Any]) -> Section:
              f"Dataset <code>{esc(scfg.get('dataset'))}</code>, topology <code>{esc(scfg.get('topology'))}</code>, "
              f"int{esc(scfg.get('bits'))} weights, bit flips at BER {fmt(scfg.get('ber'))} "
              f"(scope {esc(scfg.get('scope'))}, {esc(scfg.get('trials'))} trials per BER).</p>"]
+    methods = summary.get("train_methods") or ["bptt"]
+    if methods != ["bptt"]:
+        words = {"bptt": "trained with BPTT (LIF)", "convert": "converted from the ANN (IF, <code>conv-</code>)"}
+        lines.append(f"<p>Grid SNNs {' and '.join(words[m] for m in methods)}; all compared with the same "
+                     "ANN on the same validation samples and fault masks.</p>")
     if verdict == "PASS" and snn:
         ratio = ann["energy_pj"] / snn["energy_pj"] if snn["energy_pj"] else float("inf")
         lines.append(
@@ -49,15 +54,15 @@ def overview(summary: dict[str, Any]) -> Section:
 
 def config_table(summary: dict[str, Any]) -> Section:
     ann = summary["ann"]
-    rows = [["ANN", None, None, ann["accuracy"] * 100, ann["accuracy_fp"] * 100, ann.get("reliability_pct"),
+    rows = [["ANN", None, None, None, ann["accuracy"] * 100, ann["accuracy_fp"] * 100, ann.get("reliability_pct"),
              ann["energy_pj"], "reference"]]
     classes = [""]
     for c in summary.get("configs", []):
-        rows.append([c["name"], c["timesteps"], c["threshold"], c["accuracy"] * 100, c["accuracy_fp"] * 100,
+        rows.append([c["name"], c.get("method", "bptt"), c["timesteps"], c["threshold"], c["accuracy"] * 100, c["accuracy_fp"] * 100,
                      c.get("reliability_pct"), c["energy_pj"], STAGE_TEXT.get(c["stage"], c["stage"])])
         classes.append("best" if c["stage"] == "selected" else ("fail" if c["stage"] in
                                                                  ("accuracy", "reliability", "energy") else ""))
-    body = table(["config", "T", "theta", "accuracy int (%)", "accuracy fp32 (%)", "reliability (%)",
+    body = table(["config", "obtained by", "T", "theta", "accuracy int (%)", "accuracy fp32 (%)", "reliability (%)",
                   "energy (pJ)", "stage"], rows, classes)
     body += ("<p>Algorithm 1 checks accuracy (and energy) first; only configurations that keep the "
              "ANN's accuracy get a fault campaign, so their reliability is the only one measured.</p>")

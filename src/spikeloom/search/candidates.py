@@ -5,11 +5,27 @@ the test figures; selection never reads the test split.
 
 Every step leaves its result on disk under `out/`, so an interrupted search resumes
 without redoing finished work.
+
+Two ways to obtain a candidate SNN (`SearchConfig.train_methods`):
+
+- 'bptt': trained from scratch on the selection split's training part (`train.fit`);
+- 'convert': the STEP 0 ANN (`out/models/ann/model.pt`, not retrained) converted to IF
+  neurons (beta = 1, subtractive reset) by `train.convert`, with the normalisation lambdas
+  taken on the selection split's training part (the same samples the ANN trained on, at most
+  `conversion_config().norm_samples`), never on its validation part. The grid threshold theta is the
+  IF threshold *and* a scale on every layer's lambda: the SNN is `build_snn` with lambdas
+  theta * lambda_l, so layer l fires at ~clip(a_l / (theta lambda_l), 0, 1) spikes per step.
+  theta = 1 is plain data-based conversion (what `train --method convert` gives at threshold
+  1); theta < 1 fires more and saturates activations above theta lambda_l (like a lower
+  percentile); theta > 1 fires less (fewer spikes, coarser rates). Encoding and readout are
+  the BPTT candidates' (the `ModelConfig` defaults), so the two families differ only in how
+  the weights were obtained and in the neuron (IF vs LIF).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +36,15 @@ from spikeloom.io import atomic_write_json
 from spikeloom.search.config import SearchConfig
 from spikeloom.search.start import load_start
 from spikeloom.spec import ModelConfig, Spec, TrainConfig
+
+
+def conversion_config():
+    """The conversion every 'convert' candidate gets: the `train --method convert` defaults
+    (99.9th-percentile normalisation on at most 10,000 training samples). Imported lazily:
+    `train.convert` needs torch."""
+    from spikeloom.train.convert import ConvertConfig  # noqa: PLC0415
+
+    return ConvertConfig()
 
 
 @dataclass(frozen=True)
@@ -33,7 +58,8 @@ class Measurement(Spec):
     `staged`); comparisons: SNN-vs-ANN comparisons (`spikeloom.measure.compare`);
     test: figures on the test split, filled in only after selection (`report_test`);
     lever: the reliability lever this candidate's memory uses ('none' or a `faults.mitigation`),
-    lever_cost: its `measure.levers.lever_cost` (energy_pj already includes the decode energy).
+    lever_cost: its `measure.levers.lever_cost` (energy_pj already includes the decode energy);
+    method: how the model was obtained ('bptt' or 'convert'; the ANN: 'bptt').
     """
 
     name: str
@@ -53,6 +79,7 @@ class Measurement(Spec):
     test: dict[str, Any] | None = None
     lever: str = "none"
     lever_cost: dict[str, Any] | None = None
+    method: str = "bptt"
 
     @property
     def config(self) -> ModelConfig:
@@ -65,7 +92,7 @@ class Measurement(Spec):
     def row(self) -> dict[str, Any]:
         """The compact JSON row used in summary.json `configs` and candidate lists."""
         cfg = self.config
-        return {"name": self.name, "arch": cfg.arch, "timesteps": cfg.timesteps if cfg.arch == "snn" else None,
+        return {"name": self.name, "arch": cfg.arch, "method": self.method, "timesteps": cfg.timesteps if cfg.arch == "snn" else None,
                 "threshold": cfg.threshold if cfg.arch == "snn" else None,
                 "accuracy": self.accuracy, "accuracy_fp": self.accuracy_fp,
                 "reliability_pct": self.reliability_pct, "energy_pj": self.energy_pj,
@@ -95,9 +122,13 @@ class Measurer:
             return self.tcfg
         return self.tcfg.replace(init_sha256=self.start.sha256)
 
-    def _fingerprint(self, cfg: ModelConfig) -> dict[str, Any]:
-        return {"model": cfg.to_dict(), "train": self.train_config(cfg).to_dict(), "bits": self.scfg.bits,
-                "precision": self.scfg.energy_precision, "val_fraction": self.scfg.val_fraction}
+    def _fingerprint(self, cfg: ModelConfig, method: str = "bptt") -> dict[str, Any]:
+        fp = {"model": cfg.to_dict(), "train": self.train_config(cfg).to_dict(), "bits": self.scfg.bits,
+              "precision": self.scfg.energy_precision, "val_fraction": self.scfg.val_fraction}
+        if method == "convert":  # a converted SNN is as new as the ANN it came from
+            fp.update(method="convert", conversion=conversion_config().to_dict(),
+                      ann=self._fingerprint(ModelConfig(arch="ann", topology=cfg.topology, bias=cfg.bias)))
+        return fp
 
     def _campaign_fingerprint(self) -> dict[str, Any]:
         s = self.scfg
@@ -106,19 +137,21 @@ class Measurer:
     def _cache(self, name: str) -> Path:
         return self.out / "results" / f"{name}.json"
 
-    def measure(self, name: str, cfg: ModelConfig, campaign: bool, trained: str | None = None) -> Measurement:
+    def measure(self, name: str, cfg: ModelConfig, campaign: bool, trained: str | None = None,
+                method: str = "bptt") -> Measurement:
         """Measure `cfg`, cached by name and settings; a cached campaign is reused even when
         only the cheap measurements are asked for. Campaign only when `campaign`.
-        trained: a checkpoint of `cfg` measured as it is (nothing trained)."""
+        trained: a checkpoint of `cfg` measured as it is (nothing trained). method: 'bptt'
+        trains `cfg`, 'convert' converts the already measured ANN 'ann' into it."""
         cache = self._cache(name)
-        fingerprint = self._fingerprint(cfg)
+        fingerprint = self._fingerprint(cfg, method)
         saved = json.loads(cache.read_text()) if cache.exists() else {}
         if saved.get("fingerprint") == fingerprint:
             m = Measurement.from_dict(saved["measurement"])
             if not campaign or saved.get("campaign") == self._campaign_fingerprint():
                 return m
         else:
-            m = self._base(name, cfg, trained)
+            m = self._base(name, cfg, trained, method)
         campaign_fp = None
         if campaign:
             from spikeloom.measure import reliability_at  # noqa: PLC0415
@@ -132,7 +165,7 @@ class Measurer:
         return m
 
     def with_campaign(self, m: Measurement) -> Measurement:
-        return self.measure(m.name, m.config, campaign=True)
+        return self.measure(m.name, m.config, campaign=True, method=m.method)
 
     def with_lever(self, m: Measurement, lever: str) -> Measurement:
         """`m` (an unprotected candidate) with reliability lever `lever`: the same model and
@@ -144,7 +177,7 @@ class Measurer:
 
         name = f"{m.name}+{lever}"
         cache = self._cache(name)
-        key = {"fingerprint": self._fingerprint(m.config), "campaign": self._campaign_fingerprint(),
+        key = {"fingerprint": self._fingerprint(m.config, m.method), "campaign": self._campaign_fingerprint(),
                "lever": lever, "protected_bits": self.scfg.protected_bits}
         saved = json.loads(cache.read_text()) if cache.exists() else {}
         if saved.get("key") == key:
@@ -166,19 +199,23 @@ class Measurer:
         model = load_checkpoint(path).build(self.device or "cpu")
         return model, apply_quantized(model, quantize_model(model, bits=self.scfg.bits))
 
-    def _base(self, name: str, cfg: ModelConfig, trained: str | None = None) -> Measurement:
+    def _base(self, name: str, cfg: ModelConfig, trained: str | None = None,
+              method: str = "bptt") -> Measurement:
         from spikeloom.measure import correct, evaluate, measure_energy  # noqa: PLC0415
         from spikeloom.train import fit  # noqa: PLC0415
 
-        if trained is None:
+        if trained is not None:
+            path, train_seconds = Path(trained), 0.0
+        elif method == "convert":
+            path = self.out / "models" / name / "model.pt"
+            train_seconds = self._convert(cfg, path)
+        else:
             path = self.out / "models" / name / "model.pt"
             tcfg = self.train_config(cfg)
             self.log(f"train {cfg.name}" + (" from the starting model" if tcfg.init_sha256 else ""))
             init = self.start.state if tcfg.init_sha256 and self.start else None
             train_seconds = fit(cfg, tcfg, self.data, path, progress=self.progress, device=self.device,
                                 init_state=init).train_seconds
-        else:
-            path, train_seconds = Path(trained), 0.0
         model, qmodel = self._models(path)
         x, y, seed = self.data.x_test, self.data.y_test, self.scfg.seed
         flags = correct(qmodel, cfg, x, y, seed)
@@ -187,7 +224,35 @@ class Measurer:
                            accuracy_fp=evaluate(model, cfg, x, y, seed), energy_pj=energy.energy_pj_per_sample,
                            ops_per_sample=energy.ops_per_sample, train_seconds=train_seconds,
                            checkpoint=str(path), energy=energy.to_dict(),
-                           correct="".join("1" if c else "0" for c in flags.tolist()))
+                           correct="".join("1" if c else "0" for c in flags.tolist()), method=method)
+
+    def conversion_inputs(self):
+        """The training samples the lambdas are taken on: the ANN's own training samples
+        (`train_subset` as `fit` applies it), at most `conversion_config().norm_samples`."""
+        x = self.data.x_train[: self.tcfg.train_subset] if self.tcfg.train_subset else self.data.x_train
+        return x[: conversion_config().norm_samples]
+
+    def _convert(self, cfg: ModelConfig, path: Path) -> float:
+        """Convert the STEP 0 ANN into `cfg` (IF neurons, threshold theta scaling every
+        lambda), save it at `path`; the conversion's seconds."""
+        from spikeloom.snn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint  # noqa: PLC0415
+        from spikeloom.train.convert import build_snn, check_convertible, layer_scales  # noqa: PLC0415
+
+        ann_ckpt = load_checkpoint(self.out / "models" / "ann" / "model.pt")
+        check_convertible(ann_ckpt)
+        self.log(f"convert the ANN into {cfg.name}")
+        device, cc = self.device or "cpu", conversion_config()
+        t0 = time.perf_counter()
+        scales = layer_scales(ann_ckpt.build(device), self.conversion_inputs().to(device), cc)
+        snn_cfg, state = build_snn(ann_ckpt, cfg, tuple(cfg.threshold * s for s in scales))
+        seconds = time.perf_counter() - t0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(path, Checkpoint(snn_cfg, self.tcfg, state, epoch=ann_ckpt.epoch,
+                                         metrics={"convert_seconds": seconds},
+                                         extra={"method": "convert", "convert_config": cc.to_dict(),
+                                                "scales": list(scales), "threshold_scale": cfg.threshold,
+                                                "ann_config": ann_ckpt.model_config.to_dict()}))
+        return seconds
 
     def _campaign(self, m: Measurement, x, y, folder: str) -> dict[str, Any]:
         from spikeloom.measure import measure_reliability  # noqa: PLC0415
@@ -220,7 +285,7 @@ class Measurer:
         from spikeloom.measure.levers import protected_energy  # noqa: PLC0415
 
         cache = self.out / "results" / f"{m.name}.test.json"
-        key = {"fingerprint": self._fingerprint(m.config), "campaign": campaign and self._campaign_fingerprint(),
+        key = {"fingerprint": self._fingerprint(m.config, m.method), "campaign": campaign and self._campaign_fingerprint(),
                **({"lever": m.lever_cost} if m.lever_cost else {})}
         saved = json.loads(cache.read_text()) if cache.exists() else {}
         if saved.get("key") == key:

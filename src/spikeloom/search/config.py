@@ -13,6 +13,8 @@ from spikeloom.measure.splits import check_val_fraction
 from spikeloom.spec import Spec, format_topology, parse_topology
 
 SCOPES = ("model", "layer", "both")
+TRAIN_METHODS = ("bptt", "convert")
+CONVERT_PREFIX = "conv-"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class SearchConfig(Spec):
     may add to its configuration: each (SNN, lever) is a candidate of its own, its campaign run
     under the lever on the same fault masks, its energy charged the lever's decode energy per
     weight read; protected_bits: the MSBs parity/ECC protect. The ANN stays unprotected.
+    train_methods: how the grid's SNNs are obtained, one or both of 'bptt' (trained with
+    surrogate gradients, LIF with `beta`) and 'convert' (the STEP 0 ANN converted to IF
+    neurons, beta = 1; the grid threshold theta scales every layer's normalisation, see
+    `search.candidates`); with both, every grid point is measured once per method.
     """
 
     dataset: str = "digits"
@@ -63,6 +69,7 @@ class SearchConfig(Spec):
     start: str | None = None
     levers: tuple[str, ...] = ()
     protected_bits: int = 2
+    train_methods: tuple[str, ...] = ("bptt",)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topology", parse_topology(self.topology))
@@ -98,6 +105,14 @@ class SearchConfig(Spec):
         check_confidence(self.confidence)
         check_val_fraction(self.val_fraction)
         object.__setattr__(self, "engine", engine_name(self.engine))
+        object.__setattr__(self, "train_methods", tuple(self.train_methods))
+        bad = [m for m in self.train_methods if m not in TRAIN_METHODS]
+        if bad or not self.train_methods or len(set(self.train_methods)) != len(self.train_methods):
+            raise ConfigError(f"--train-method {' '.join(self.train_methods) or '(empty)'}: give one or both "
+                              f"of {', '.join(TRAIN_METHODS)}, each once")
+        if self.start and "convert" in self.train_methods:
+            raise ConfigError("--train-method convert does not combine with --model: converted SNNs come "
+                              "from the STEP 0 ANN, not from a starting SNN; drop one of them")
         if self.energy_precision not in ("int", "fp"):
             raise ConfigError(f"energy precision must be int or fp, got {self.energy_precision!r}")
 
@@ -110,7 +125,7 @@ class SearchConfig(Spec):
         return tuple(sorted({self.ber, *self.curve_bers}))
 
     def to_dict(self) -> dict[str, Any]:
-        """The start and lever fields only when used: Optuna study names (a hash of this) from
+        """The start, lever and train-method fields only when used: Optuna study names (a hash of this) from
         before those features stay the same."""
         d = super().to_dict()
         d["topology"] = format_topology(self.topology)
@@ -118,8 +133,11 @@ class SearchConfig(Spec):
             d.pop("start")
         if not self.levers:
             d.pop("levers"), d.pop("protected_bits")
+        if self.train_methods == ("bptt",):
+            d.pop("train_methods")
         return d
 
 
-def config_name(timesteps: int, threshold: float) -> str:
-    return f"T{timesteps}-th{threshold:g}"
+def config_name(timesteps: int, threshold: float, method: str = "bptt") -> str:
+    """'T10-th0.5' for a BPTT SNN, 'conv-T10-th0.5' for the converted one."""
+    return f"{CONVERT_PREFIX if method == 'convert' else ''}T{timesteps}-th{threshold:g}"

@@ -54,6 +54,14 @@ def study_name(scfg: SearchConfig) -> str:
     return "spikeloom-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+def check_optuna_methods(scfg: SearchConfig) -> None:
+    """The Optuna strategy samples hidden widths, so its SNNs have no ANN of their own
+    topology to convert: it trains them with BPTT only."""
+    if scfg.train_methods != ("bptt",):
+        raise ConfigError("--train-method convert works with --strategy grid only (Optuna samples "
+                          "topologies the STEP 0 ANN does not have); drop it or use the grid")
+
+
 def sample_config(trial: Any, scfg: SearchConfig, space: SearchSpace) -> ModelConfig:
     """The SNN a trial asks for."""
     hidden = []
@@ -83,6 +91,7 @@ def optuna_search(scfg: SearchConfig, data: Dataset, out: Path, n_trials: int,
     if n_trials < 1:
         raise ConfigError(f"--n-trials must be >= 1, got {n_trials}")
     check_start_strategy("optuna", scfg.start)
+    check_optuna_methods(scfg)
     start = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = space or SearchSpace.around(scfg)

@@ -4,8 +4,10 @@ Every figure STEPS 0-2 read comes from the validation split carved from the trai
 (`spikeloom.measure.validation_split`); the test split is read only in STEP 3, to report.
 
 STEP 0  train + quantize the ANN; measure accuracy, energy and reliability.
-STEP 1  for each (timesteps, threshold) - and, when the search starts from a trained SNN
-        (`search.start`), for that SNN as it is, first: train + quantize the SNN, measure accuracy and
+STEP 1  for each (timesteps, threshold) and each of `train_methods` (BPTT training, or
+        conversion of the STEP 0 ANN: `search.candidates`) - and, when the search starts from a
+        trained SNN (`search.start`), for that SNN as it is, first: obtain + quantize the SNN,
+        measure accuracy and
         energy; only when the SNN is not worse than the ANN in accuracy run the fault
         campaign; keep it in candidate_list1 when it is not worse in reliability.
         With levers (`SearchConfig.levers`), an accurate SNN also enters once per lever,
@@ -38,7 +40,7 @@ from spikeloom.data.registry import Dataset
 from spikeloom.measure.compare import Comparison, compare_accuracy, compare_paired, compare_strict
 from spikeloom.measure.reliability import trial_reliabilities
 from spikeloom.measure.splits import split_record, validation_split
-from spikeloom.search.candidates import Measurement, Measurer
+from spikeloom.search.candidates import Measurement, Measurer, conversion_config
 from spikeloom.search.config import SearchConfig, config_name
 from spikeloom.search.pareto import pareto_front
 from spikeloom.search.start import START, StartModel
@@ -80,6 +82,8 @@ class SearchResult:
             "campaigns": {m.name: m.campaign for m in (ann, *self.configs) if m.campaign},
             "energy": {m.name: m.energy for m in (ann, *self.configs)},
             "search_config": self.config.to_dict(),
+            "train_methods": list(self.config.train_methods),
+            **({"conversion": conversion_config().to_dict()} if "convert" in self.config.train_methods else {}),
             "search_seconds": self.seconds,
             "protocol": self.protocol,
             "decision": {"rule": self.config.rule, "confidence": self.config.confidence,
@@ -98,10 +102,12 @@ def widened_grid(scfg: SearchConfig) -> dict[str, list[float]]:
 
 
 def snn_config(scfg: SearchConfig, timesteps: int, threshold: float,
-               start: StartModel | None = None) -> ModelConfig:
-    """The grid's SNN at (T, theta): the starting model's configuration when there is one."""
+               start: StartModel | None = None, method: str = "bptt") -> ModelConfig:
+    """The grid's SNN at (T, theta): the starting model's configuration when there is one;
+    LIF with the search's beta (BPTT) or IF, beta = 1 (converted from the ANN)."""
     base = start.config if start else ModelConfig(arch="snn")
-    return base.replace(topology=scfg.topology, timesteps=timesteps, threshold=threshold, beta=scfg.beta)
+    return base.replace(topology=scfg.topology, timesteps=timesteps, threshold=threshold,
+                        beta=1.0 if method == "convert" else scfg.beta)
 
 
 def ann_config(scfg: SearchConfig, start: StartModel | None = None) -> ModelConfig:
@@ -122,9 +128,10 @@ def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = F
     log(f"ANN: validation accuracy {ann.accuracy:.4f}, reliability {ann.reliability_pct:.2f} %, "
         f"energy {ann.energy_pj:.1f} pJ")
 
-    def candidates(name: str, cfg: ModelConfig, trained: str | None = None) -> list[Measurement]:
+    def candidates(name: str, cfg: ModelConfig, trained: str | None = None,
+                   method: str = "bptt") -> list[Measurement]:
         # STEP 1, cheap checks first: accuracy (and energy, measured with it).
-        m = measurer.measure(name, cfg, campaign=False, trained=trained)
+        m = measurer.measure(name, cfg, campaign=False, trained=trained, method=method)
         found = [m]
         if accuracy_comparison(scfg, ann, m).passes:
             found = [measurer.with_campaign(m)]
@@ -135,7 +142,9 @@ def staged_search(scfg: SearchConfig, data: Dataset, out: Path, expand: bool = F
         return found
 
     def run_grid(grid: list[tuple[int, float]]) -> list[Measurement]:
-        return [c for t, th in grid for c in candidates(config_name(t, th), snn_config(scfg, t, th, measurer.start))]
+        return [c for method in scfg.train_methods for t, th in grid
+                for c in candidates(config_name(t, th, method), snn_config(scfg, t, th, measurer.start, method),
+                                    method=method)]
 
     begin = measurer.start
     first = candidates(START, begin.config, trained=begin.path) if begin else []
