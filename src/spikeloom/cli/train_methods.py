@@ -42,8 +42,8 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--curve", type=_int_list, default=(1, 2, 4, 8, 16, 32, 64, 128),
                    help="timesteps of the accuracy-vs-T curve (default 1,2,4,...,128)")
     g = p.add_argument_group("--method stdp (topology D-N-C: N excitatory neurons, C classes)")
-    g.add_argument("--stdp-threshold", type=float, default=5.0,
-                   help="initial firing threshold, in input-current units (default 5)")
+    g.add_argument("--stdp-threshold", type=float, default=2.5,
+                   help="initial firing threshold, in input-current units (default 2.5)")
     g.add_argument("--theta-plus", type=float, default=0.3,
                    help="adaptive threshold increase per spike (default 0.3)")
     g.add_argument("--x-tar", type=float, default=0.6,

@@ -64,7 +64,7 @@ class StdpConfig(Spec):
     below x_tar are depressed).
     """
 
-    threshold: float = 5.0
+    threshold: float = 2.5
     theta_plus: float = 0.3
     tau_pre: float = 4.0
     tau_post: float = 4.0
