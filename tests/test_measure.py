@@ -95,6 +95,11 @@ def test_mcnemar_and_paired_accuracy_by_hand():
     # b = 10 (SNN right, ANN wrong), c = 2: p = 2 * sum_{i<=2} C(12, i) / 2^12 = 158 / 4096
     assert mcnemar_p(10, 2) == pytest.approx(158 / 4096)
     assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(3, 3) == 1.0
+    # beyond 1,023 discordant pairs (a float 2 ** n overflows): scipy's exact binomial test
+    from scipy.stats import binomtest
+
+    assert mcnemar_p(1000, 1100) == pytest.approx(binomtest(1000, 2100, 0.5).pvalue, rel=1e-9)
+    assert mcnemar_p(600, 1500) == pytest.approx(binomtest(600, 2100, 0.5).pvalue, rel=1e-9)
     snn = [True] * 10 + [False] * 2 + [True] * 80 + [False] * 8
     ann = [False] * 10 + [True] * 2 + [True] * 80 + [False] * 8
     c = compare_accuracy(snn, ann, confidence=0.95)

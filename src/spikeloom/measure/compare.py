@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from statistics import NormalDist
 
 from spikeloom.errors import ConfigError
@@ -67,8 +68,9 @@ def mcnemar_p(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n
-    return min(1.0, 2.0 * tail)
+    # exact integer ratio: 2.0 ** n overflows a float beyond n = 1023 discordant pairs
+    tail = Fraction(sum(math.comb(n, i) for i in range(k + 1)), 2**n)
+    return min(1.0, float(2 * tail))
 
 
 def compare_accuracy(snn_correct: Sequence[bool], ann_correct: Sequence[bool], margin: float = 0.0,
