@@ -105,6 +105,11 @@ def test_bad_method_lists(methods):
         SearchConfig(train_methods=methods)
 
 
+def test_convert_does_not_combine_with_a_starting_snn():
+    with pytest.raises(ConfigError, match="does not combine with --model"):
+        SearchConfig(start="runs/snn/model.pt", train_methods=("bptt", "convert"))
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["search", "--train-method", "sgd"], "invalid choice: 'sgd'"),
     (["search", "--train-method", "convert", "--strategy", "optuna"], "--strategy grid only"),
