@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from spikeloom.io import atomic_write, atomic_write_text
+from spikeloom.io import atomic_write_text, pyplot, save_png
 from spikeloom.reproduce.paper import PUBLISHED
 
 
@@ -138,21 +138,13 @@ def _bars(ax: Any, tops: list[str], models: list[str], value: Any, ylabel: str) 
 def write_figures(rows_by_ds: dict[str, list[dict[str, Any]]], out: Path) -> list[Path]:
     """fig2_accuracy.png, fig3_model_wise.png, fig4_layer_wise.png, fig5_energy.png per dataset
     (file names prefixed by the dataset)."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
     written = []
 
     def save(fig: Any, name: str) -> None:
-        path = out / name
-        atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110, bbox_inches="tight"))
-        plt.close(fig)
-        written.append(path)
+        written.append(save_png(fig, out / name))
 
     for ds, rows in rows_by_ds.items():
-        _dataset_figures(ds, rows, plt, save)
+        _dataset_figures(ds, rows, pyplot(), save)
     return written
 
 
