@@ -222,11 +222,13 @@ class BackgroundSearch:
     once its count reaches it). Without fork, the search runs in the foreground."""
 
     def __init__(self, inst: Instance, bins: list[Bin], time_limit: float, bound: int,
-                 search: Callable[[Callable[[list[Bin]], None], Callable[[], int]], object]) -> None:
+                 search: Callable[[Callable[[list[Bin]], None], Callable[[], int]], object],
+                 measure: Callable[[list[Bin]], int] = len) -> None:
         import multiprocessing as mp
 
         self.inst = inst
         self.bins = bins
+        self.measure = measure  # the value shared with the parent: crossbars (len) or area
         self.t_end = time.perf_counter() + time_limit
         try:
             ctx = mp.get_context("fork")
@@ -241,15 +243,15 @@ class BackgroundSearch:
             search(keep, lambda: bound)
             self.count = None
             return
-        self.count = ctx.Value("i", len(bins))
+        self.count = ctx.Value("i", measure(bins))
         self.since = ctx.Value("d", time.perf_counter())
         self.bound = ctx.Value("i", bound)
         self.recv, send = ctx.Pipe(duplex=False)
 
         def child() -> None:
             def log(b: list[Bin]) -> None:
-                send.send([x.neurons for x in b])
-                self.count.value = len(b)
+                send.send([(x.type, x.neurons) for x in b])
+                self.count.value = measure(b)
                 self.since.value = time.perf_counter()
 
             search(log, lambda: self.bound.value)
@@ -261,8 +263,8 @@ class BackgroundSearch:
         send.close()
 
     def crossbars(self) -> int:
-        """The child's best crossbar count so far."""
-        return len(self.bins) if self.count is None else self.count.value
+        """The child's best value so far (`measure`: crossbar count by default)."""
+        return self.measure(self.bins) if self.count is None else self.count.value
 
     def stalled(self) -> float:
         """Seconds since the child last improved (0 without a child)."""
@@ -292,7 +294,7 @@ class BackgroundSearch:
                 break
             if msg is None:
                 break
-            cand = [Bin(0, tuple(ns)) for ns in msg]
+            cand = [Bin(t, tuple(ns)) for t, ns in msg]
             if self.inst.is_valid(cand):
                 best = cand
         self.proc.join(timeout=5.0)
