@@ -78,6 +78,21 @@ def _ov(n: int, cap: int) -> int:
     return n - cap if n > cap else 0
 
 
+def apply_move(st: _State, move: tuple[int, int, int], tabu: dict[tuple[int, int], int], it: int,
+               rng: random.Random) -> None:
+    """Carry out move (p, b, q): p to crossbar b, and q (>= 0: a swap) to p's crossbar; the
+    reverse moves are tabu for 7-16 moves."""
+    p, b, q = move
+    a = st.where[p]
+    st.remove(p)
+    st.add(p, b)
+    tabu[(p, a)] = it + 7 + rng.randrange(10)
+    if q >= 0:
+        st.remove(q)
+        st.add(q, a)
+        tabu[(q, b)] = it + 7 + rng.randrange(10)
+
+
 def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
             stop: Callable[[], bool] | None = None) -> bool:
     """Tabu search to overflow 0; True when reached."""
@@ -133,15 +148,7 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
                                 moves.append((p, b, q))
         if not moves:
             return False
-        p, b, q = moves[rng.randrange(len(moves))]
-        a = st.where[p]
-        st.remove(p)
-        st.add(p, b)
-        tabu[(p, a)] = it + 7 + rng.randrange(10)
-        if q >= 0:
-            st.remove(q)
-            st.add(q, a)
-            tabu[(q, b)] = it + 7 + rng.randrange(10)
+        apply_move(st, moves[rng.randrange(len(moves))], tabu, it, rng)
         cur += best_d
         plain = st.total()
         if plain < best_plain:

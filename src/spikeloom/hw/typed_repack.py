@@ -27,65 +27,19 @@ from collections.abc import Callable
 
 from spikeloom.hw.heuristic import retype
 from spikeloom.hw.instance import Bin, Instance
+from spikeloom.hw.repack import _ov, _State, apply_move
 
 
-def _ov(n: int, cap: int) -> int:
-    return n - cap if n > cap else 0
-
-
-class _Typed:
-    """Crossbars with their own inputs/outputs, members and per-source axon counts."""
+class _Typed(_State):
+    """repack.py's state with each crossbar's own inputs and outputs; overflow counts both."""
 
     def __init__(self, inst: Instance, groups: list[list[int]], types: list[int]) -> None:
-        self.src = inst.src
-        self.k = len(groups)
+        super().__init__(inst, groups, 0, 0)
         self.cap_in = [inst.types[t].inputs for t in types]
         self.cap_out = [inst.types[t].outputs for t in types]
-        self.members: list[set[int]] = [set(g) for g in groups]
-        self.where = [0] * inst.n
-        self.cnt: list[dict[int, int]] = [{} for _ in groups]
-        for j, g in enumerate(groups):
-            for p in g:
-                self.where[p] = j
-                c = self.cnt[j]
-                for v in self.src[p]:
-                    c[v] = c.get(v, 0) + 1
-        self.w = [1] * self.k
 
     def over(self, j: int) -> int:
         return _ov(len(self.cnt[j]), self.cap_in[j]) + _ov(len(self.members[j]), self.cap_out[j])
-
-    def total(self) -> int:
-        return sum(self.over(j) for j in range(self.k))
-
-    def remove(self, p: int) -> None:
-        j = self.where[p]
-        self.members[j].discard(p)
-        c = self.cnt[j]
-        for v in self.src[p]:
-            if c[v] == 1:
-                del c[v]
-            else:
-                c[v] -= 1
-
-    def add(self, p: int, j: int) -> None:
-        self.where[p] = j
-        self.members[j].add(p)
-        c = self.cnt[j]
-        for v in self.src[p]:
-            c[v] = c.get(v, 0) + 1
-
-    def axons_after(self, j: int, out: tuple[int, ...], into: tuple[int, ...]) -> int:
-        """Axon count of crossbar j after removing the sources `out` and adding `into`."""
-        c = self.cnt[j]
-        n = len(c)
-        for v in out:
-            if c.get(v, 0) == 1 and v not in into:
-                n -= 1
-        for v in into:
-            if v not in c:
-                n += 1
-        return n
 
     def insert_cost(self, p: int, j: int) -> tuple[int, int]:
         """(overflow added by putting p on crossbar j, its axons there)."""
@@ -142,15 +96,7 @@ def _search(st: _Typed, t_end: float, rng: random.Random, max_iters: int,
                                 moves.append((p, b, q))
         if not moves:
             return False
-        p, b, q = moves[rng.randrange(len(moves))]
-        a = st.where[p]
-        st.remove(p)
-        st.add(p, b)
-        tabu[(p, a)] = it + 7 + rng.randrange(10)
-        if q >= 0:
-            st.remove(q)
-            st.add(q, a)
-            tabu[(q, b)] = it + 7 + rng.randrange(10)
+        apply_move(st, moves[rng.randrange(len(moves))], tabu, it, rng)
         cur = sum(st.w[j] * st.over(j) for j in range(st.k))
         plain = st.total()
         if plain < best_plain:
