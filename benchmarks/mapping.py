@@ -1,14 +1,14 @@
 """Crossbar-mapping benchmark: presets A..E, fresh networks, real TENNLab networks
 (figures for docs/results.md).
 
-    python benchmarks/mapping.py [--suite presets,fresh,tennlab] [--area-time 60]
+    python benchmarks/mapping.py [--suite presets,fresh,fresh-table2,tennlab] [--area-time 60]
                                  [--table2-time 30] [--lex-time 15] [--workers 2]
                                  [--fresh 10] [--real-time 300] [--tennlab-dir DIR]
                                  [--large 0|N] [--large-time 300]
 
 Suites: `presets` (below); `fresh`: networks of the presets' sizes drawn with seeds
 FRESH_SEED + i, never used for tuning (area only, homogeneous 16x16, `--area-time`; mean
-and worst gap); `tennlab`: every network in `--tennlab-dir` (TENNLab JSON/.txt) on the
+and worst gap); `fresh-table2`: the same networks on table2 (`--table2-time`); `tennlab`: every network in `--tennlab-dir` (TENNLab JSON/.txt) on the
 smallest square crossbar that holds its widest neuron (area only, `--real-time`), next to
 MCC and the repaired hypergraph partition (`--method hypergraph`, when mtkahypar is
 installed). Every mapping is re-checked by the independent checker.
@@ -110,16 +110,18 @@ AREA_HEADER = ("| net | nodes | library | ours xb | LB area (source) | gap | MCC
                "hypergraph xb (ours less) | s | valid |\n|" + "---|" * 10)
 
 
-def fresh_suite(args) -> dict:
-    """`--fresh` networks of the presets' sizes (cycling A..E), seeds FRESH_SEED + i."""
-    lib = parse_library("homogeneous:16x16")
+def fresh_suite(args, library: str = "homogeneous:16x16", seconds: float | None = None) -> dict:
+    """`--fresh` networks of the presets' sizes (cycling A..E), seeds FRESH_SEED + i, on
+    `library` for `seconds` (default `--area-time`)."""
+    lib = parse_library(library)
     keys = sorted(PRESETS)
     rows = []
     print(AREA_HEADER)
     for i in range(args.fresh):
         key = keys[i % len(keys)]
         g = preset_network(key, seed=FRESH_SEED + i)
-        row = area_row(f"{key}-size seed {FRESH_SEED + i}", g, lib, args.area_time, args.workers, args.hg_time)
+        row = area_row(f"{key}-size seed {FRESH_SEED + i}", g, lib, seconds or args.area_time, args.workers,
+                       args.hg_time)
         rows.append(row)
         print_area_row(row)
     gaps = [r["gap"] for r in rows]
@@ -161,7 +163,7 @@ def main() -> None:
     ap.add_argument("--lex-time", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--presets", default="ABCDE")
-    ap.add_argument("--suite", default="presets", help="comma-separated: presets, fresh, tennlab")
+    ap.add_argument("--suite", default="presets", help="comma-separated: presets, fresh, fresh-table2, tennlab")
     ap.add_argument("--fresh", type=int, default=10, help="fresh networks (suite fresh)")
     ap.add_argument("--real-time", type=float, default=300.0, help="seconds per TENNLab network")
     ap.add_argument("--hg-time", type=float, default=30.0, help="seconds for the hypergraph baseline")
@@ -171,13 +173,16 @@ def main() -> None:
     ap.add_argument("--large-time", type=float, default=300.0)
     args = ap.parse_args()
     suites = [x for x in args.suite.split(",") if x]
-    unknown = set(suites) - {"presets", "fresh", "tennlab"}
+    unknown = set(suites) - {"presets", "fresh", "fresh-table2", "tennlab"}
     if unknown:
-        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose presets, fresh, tennlab")
+        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose presets, fresh, fresh-table2, tennlab")
     extra = {}
     if "fresh" in suites:
         extra["fresh"] = fresh_suite(args)
         print(json.dumps({k: v for k, v in extra["fresh"].items() if k != "rows"}), flush=True)
+    if "fresh-table2" in suites:  # the same fresh networks on table2 for --table2-time
+        extra["fresh_table2"] = fresh_suite(args, "table2", args.table2_time)
+        print(json.dumps({k: v for k, v in extra["fresh_table2"].items() if k != "rows"}), flush=True)
     if "tennlab" in suites:
         extra["tennlab"] = tennlab_suite(args)
     if "presets" not in suites:
@@ -212,7 +217,8 @@ def main() -> None:
             "area_seconds": round(area.solver_seconds, 1),
             "less_area_vs_mcc_pct": round(pct(area.area, mcc.area), 1),
             "table2_area": tab.area, "table2_lb": tab.lower_bound, "table2_gap": tab.gap,
-            "table2_lb_source": bound_source(tab),
+            "table2_lb_source": bound_source(tab), "table2_lp": tab.lower_bounds.get("colgen_lp_value"),
+            "table2_lp_proven": tab.lower_bounds.get("colgen_lp_proven"),
             "table2_by_size": tab.summary_dict()["crossbars_by_size"],
             "table2_less_vs_homogeneous_pct": round(pct(tab.area, area.area), 1),
             "global_area_only": area.routes_global, "global_lex": lexg.routes_global,
@@ -258,6 +264,7 @@ def main() -> None:
         "fewer_global_routes_pct": rng_("fewer_global_pct"),
         "fewer_packets_pct": rng_("fewer_packets_pct"),
         "area_gap": rng_("area_gap"), "table2_gap": rng_("table2_gap"),
+        "table2_lb_sources": {r["preset"]: r["table2_lb_source"] for r in rows},
         "within_5pct_of_bound": sum(r["area_gap"] <= 0.05 for r in rows),
         "area_lb_sources": {r["preset"]: r["area_lb_source"] for r in rows},
         "mean_area_gap": statistics.mean(r["area_gap"] for r in rows) if rows else None,

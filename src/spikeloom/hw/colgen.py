@@ -20,7 +20,7 @@ from functools import reduce
 
 from spikeloom.hw.instance import Bin, Instance
 from spikeloom.hw.master import Column, Master
-from spikeloom.hw.pricing import exact_pricing, greedy_columns
+from spikeloom.hw.pricing import ENUM_MAX_OUTPUTS, exact_pricing, greedy_columns
 
 
 def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, workers: int = 2, *,
@@ -63,8 +63,14 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     per_type = max(30, seeds // len(types))  # mixed libraries: fewer seeds per size
     phase1_end = time.perf_counter() + 0.5 * time_limit  # leave time for exact pricing
 
+    # every size prices exactly by enumeration (pricing.enum_pricing, few outputs: table2's
+    # A x 4 sizes): no greedy phase, exact pricing from the first iteration
+    enumerable = all(t.outputs <= ENUM_MAX_OUTPUTS for t in types)
+
     def price_greedy(pi_at: list[float], pi_lp: list[float]) -> int:
         n_added = 0
+        if enumerable:
+            return 0
         for t, ct in enumerate(types):
             if time.perf_counter() > t_end:
                 break
@@ -79,7 +85,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     sep: list[float] | None = None  # phase 1 pricing point
     center: list[float] | None = None  # phase 2: duals of the best bound
     a = smooth
-    phase = 1
+    phase = 2 if enumerable else 1
     proven_lp = False
     while time.perf_counter() < t_end:
         iters += 1
@@ -112,13 +118,15 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         added = 0
         for t, ct in enumerate(types):
             limit = min(max(0.05, (t_end - time.perf_counter()) / (len(types) - t)), pricing_time)
-            pool: list[tuple[int, ...]] | None = [] if len(types) == 1 else None
+            pool: list[tuple[int, ...]] | None = [] if len(types) == 1 or enumerable else None
             col, ub = exact_pricing(inst, t, pi, limit, workers, pool)
             alpha = max(alpha, ub / ct.cost)
             excess = max(excess, ub - ct.cost)
             for c in ([col] if col else []) + (pool or []):
                 if sum(pi_lp[p] for p in c) > ct.cost * (1 + 1e-6):
                     added += master.add(t, c)
+        if enumerable and exact_calls == 1 and on_columns is not None:
+            on_columns(master.columns(extra))  # no greedy phase to end
         # Farley: pi / alpha is dual feasible. Lagrangian: an optimal mapping uses at most
         # k_max crossbars (no more than the start's area allows), each covering at most
         # its cost + excess of dual value

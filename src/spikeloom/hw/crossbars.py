@@ -120,3 +120,27 @@ def parse_library(spec: str) -> CrossbarLibrary:
     if not s:
         raise ConfigError("the crossbar library is empty; give homogeneous:16x16, table2 or a file")
     raise ConfigError(f"unknown crossbar library {spec!r}; use homogeneous:AxN, table2 or a JSON/YAML file")
+
+
+def split_dominated(types: tuple[CrossbarType, ...]) -> list[int]:
+    """Indices of the sizes an area-optimal mapping never needs.
+
+    Size t is dominated by an unlimited size u != t with at least as many inputs when
+    k = ceil(N_t / N_u) crossbars of u cost no more than one of t: any crossbar of t splits
+    into k crossbars of u (each takes at most N_u of its neurons; their axons are a subset of
+    t's, so within A_u), at no more area. On table2 (cost A x N) every size with more than 4
+    outputs is dominated by the A x 4 size (k = N / 4 copies cost exactly A x N), so
+    4x4, 8x4, 16x4 and 32x4 suffice. A size is dropped only while a size dominating it is
+    kept, so the kept sizes can still replace every dropped one (chains compose)."""
+    kept = list(range(len(types)))
+    changed = True
+    while changed:
+        changed = False
+        for t in kept:
+            a = types[t]
+            if any(u != t and types[u].count is None and types[u].inputs >= a.inputs
+                   and -(-a.outputs // types[u].outputs) * types[u].cost <= a.cost for u in kept):
+                kept.remove(t)
+                changed = True
+                break
+    return [t for t in range(len(types)) if t not in kept]

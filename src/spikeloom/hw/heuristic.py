@@ -119,3 +119,48 @@ def best_construct(inst: Instance, tries: int, seed: int, score) -> list[Bin] | 
         if sol is not None and (best is None or score(sol) < score(best)):
             best = sol
     return best
+
+
+def merge(inst: Instance, bins: list[Bin]) -> list[Bin]:
+    """Join pairs of crossbars that share axons into one size holding both at no more area
+    (the cheapest such size; pairs with the largest area saving, then most shared axons,
+    first): the area never rises and the routes fall by the shared axons. The area search on
+    a split-reduced library (crossbars.split_dominated) leaves A x 4 crossbars that the
+    library's larger sizes can hold together at the same area."""
+    bins = list(bins)
+    types = inst.types
+    used = [0] * len(types)
+    for b in bins:
+        used[b.type] += 1
+    while True:
+        axs = [inst.axons(b.neurons) for b in bins]
+        by_src: dict[int, list[int]] = {}
+        for j, ax in enumerate(axs):
+            for v in ax:
+                by_src.setdefault(v, []).append(j)
+        best = None
+        seen: set[tuple[int, int]] = set()
+        for js in by_src.values():
+            for i, a in enumerate(js):
+                for b in js[i + 1:]:
+                    if (a, b) in seen:
+                        continue
+                    seen.add((a, b))
+                    shared = len(axs[a] & axs[b])
+                    union = len(axs[a]) + len(axs[b]) - shared
+                    n = len(bins[a].neurons) + len(bins[b].neurons)
+                    was = types[bins[a].type].cost + types[bins[b].type].cost
+                    for t, ct in enumerate(types):
+                        free = ct.count is None or used[t] - (bins[a].type == t) - (bins[b].type == t) < ct.count
+                        if free and ct.inputs >= union and ct.outputs >= n and ct.cost <= was:
+                            key = (was - ct.cost, shared, -ct.cost)
+                            if best is None or key > best[0]:
+                                best = (key, a, b, t)
+        if best is None:
+            return bins
+        _, a, b, t = best
+        used[bins[a].type] -= 1
+        used[bins[b].type] -= 1
+        used[t] += 1
+        joined = Bin(t, tuple(sorted(bins[a].neurons + bins[b].neurons)))
+        bins = [x for j, x in enumerate(bins) if j not in (a, b)] + [joined]

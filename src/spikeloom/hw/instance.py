@@ -39,6 +39,7 @@ class Instance:
     def __init__(self, graph: Graph, library: CrossbarLibrary, external_inputs: bool = False) -> None:
         self.graph = graph
         self.library = library
+        self.external_inputs = external_inputs
         self.types = library.types
         self.node_ids: list[str] = list(graph.nodes)
         index = {v: i for i, v in enumerate(self.node_ids)}

@@ -8,11 +8,12 @@ from collections.abc import Callable
 
 from spikeloom.errors import ConfigError, InfeasibleError
 from spikeloom.hw.baseline_mcc import mcc_mapping
-from spikeloom.hw.bounds import all_bounds
+from spikeloom.hw.bounds import all_bounds, area_bound
 from spikeloom.hw.budget import SHARES, Budget, Shares
 from spikeloom.hw.checker import check_mapping
-from spikeloom.hw.crossbars import CrossbarLibrary
+from spikeloom.hw.crossbars import CrossbarLibrary, split_dominated
 from spikeloom.hw.graph import Graph
+from spikeloom.hw.heuristic import merge
 from spikeloom.hw.hypergraph import available as hypergraph_available
 from spikeloom.hw.hypergraph import hypergraph_mapping
 from spikeloom.hw.incumbent import Bound, Incumbent, gap
@@ -104,6 +105,15 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
     partition, the better one), then per lexicographic stage the area stages (area_search),
     LNS and the full CP-SAT model, each stopping once the stage's bound is met."""
     inherited: StageReport | None = None
+    # the area stage searches the library without its split-dominated sizes (same optimum,
+    # a smaller search: table2 keeps its four A x 4 sizes); the later stages use the whole
+    # library, from the area mapping with equal-area merges
+    area_inst = _split_reduced(inst) if start is None and stages[0] == "area" else inst
+    if area_inst is not inst:
+        # the counting bound of the reduced library also bounds the whole one (same optimum)
+        bounds["area"] = max(bounds["area"], area_bound(area_inst))
+        notes.append(f"area: searched on the sizes {', '.join(t.name for t in area_inst.types)} "
+                     "(the others are split-dominated: same optimum), then merged at equal area")
     if start is not None:
         bins = _bins_of(inst, start)
         if stages[0] == "area" and start.stages and start.stages[0].objective == "area":
@@ -111,25 +121,27 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
     else:
         if start_method == "auto":
             start_method = "best" if inst.n > COLGEN_MAX_NEURONS and hypergraph_available() else "construct"
-        bins = construct(inst, stages, seed) if start_method != "hypergraph" else None
+        bins = construct(area_inst, stages, seed) if start_method != "hypergraph" else None
         if start_method != "construct":
-            hg = hypergraph_start(inst, budget, seed, workers, info)
-            info["hypergraph_area"] = inst.metrics(hg)["area"]
-            say(f"hypergraph start: {dict(zip(stages, score(inst, hg, stages), strict=True))}")
-            if bins is None or score(inst, hg, stages) < score(inst, bins, stages):
+            hg = hypergraph_start(area_inst, budget, seed, workers, info)
+            info["hypergraph_area"] = area_inst.metrics(hg)["area"]
+            say(f"hypergraph start: {dict(zip(stages, score(area_inst, hg, stages), strict=True))}")
+            if bins is None or score(area_inst, hg, stages) < score(area_inst, bins, stages):
                 bins = hg
     if bins is None:
         raise InfeasibleError("no mapping fits the available crossbar counts; raise the counts "
                               "or add larger crossbars")
-    say(f"start: {dict(zip(stages, score(inst, bins, stages), strict=True))}")
-    info["start_area"] = inst.metrics(bins)["area"]
+    say(f"start: {dict(zip(stages, score(area_inst, bins, stages), strict=True))}")
+    info["start_area"] = area_inst.metrics(bins)["area"]
     wmax = max(inst.weight, default=0.0)
-    incumbent = Incumbent(inst, bins, stages[0], budget.t0)
+    incumbent = Incumbent(area_inst, bins, stages[0], budget.t0)
     reports: list[StageReport] = []
     caps: dict[str, float] = {}
     for si, st in enumerate(stages):
+        if si > 0 and incumbent.inst is not inst:  # back to the whole library after the area stage
+            incumbent = _on_library(inst, incumbent)
         budget.open_stage(last=si + 1 == len(stages))
-        run = Run(inst, stages[: si + 1], incumbent, _first_bound(bounds, st), budget, workers, seed,
+        run = Run(incumbent.inst, stages[: si + 1], incumbent, _first_bound(bounds, st), budget, workers, seed,
                   packet_scale=1000.0 / wmax if wmax > 0 else 1.0, caps=dict(caps), info=info, notes=notes,
                   trust_solver=si == 0 or reports[0].status == "OPTIMAL", say=say,
                   global_start=start is not None and "global" in OBJECTIVES[start.objective])
@@ -139,7 +151,7 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
             continue
         if not run.closed():
             full_caps = {**caps, **({"area": run.value()} if st == "area" else {})}
-            use_full = full_model if full_model is not None else full_model_fits(inst, incumbent.bins, full_caps)
+            use_full = full_model if full_model is not None else full_model_fits(run.inst, incumbent.bins, full_caps)
             if st == "area":
                 area_search(run, use_colgen)
             if not run.closed():
@@ -151,7 +163,30 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
                              "(elimination, LNS), bound is independent")
         reports.append(run.report())
         caps[st] = run.value()
+    if incumbent.inst is not inst:
+        incumbent = _on_library(inst, incumbent)
     return incumbent.bins, reports, tuple(incumbent.history)
+
+
+def _split_reduced(inst: Instance) -> Instance:
+    """`inst` on its library without the split-dominated sizes (crossbars.split_dominated),
+    or `inst` itself when none is."""
+    drop = set(split_dominated(inst.types))
+    if not drop:
+        return inst
+    lib = CrossbarLibrary(tuple(t for k, t in enumerate(inst.types) if k not in drop), name=inst.library.name)
+    return Instance(inst.graph, lib, external_inputs=inst.external_inputs)
+
+
+def _on_library(inst: Instance, incumbent: Incumbent) -> Incumbent:
+    """The incumbent of a split-reduced instance on the whole library `inst`: sizes by name,
+    then equal-area merges (heuristic.merge: fewer crossbars and routes); history kept."""
+    index = {t.name: k for k, t in enumerate(inst.types)}
+    sub = incumbent.inst.types
+    bins = merge(inst, [Bin(index[sub[b.type].name], b.neurons) for b in incumbent.bins])
+    out = Incumbent(inst, bins, incumbent.primary, incumbent.t0)
+    out.history = list(incumbent.history)
+    return out
 
 
 def _first_bound(bounds: dict[str, float], objective: str) -> Bound:

@@ -78,6 +78,21 @@ def _ov(n: int, cap: int) -> int:
     return n - cap if n > cap else 0
 
 
+def apply_move(st: _State, move: tuple[int, int, int], tabu: dict[tuple[int, int], int], it: int,
+               rng: random.Random) -> None:
+    """Carry out move (p, b, q): p to crossbar b, and q (>= 0: a swap) to p's crossbar; the
+    reverse moves are tabu for 7-16 moves."""
+    p, b, q = move
+    a = st.where[p]
+    st.remove(p)
+    st.add(p, b)
+    tabu[(p, a)] = it + 7 + rng.randrange(10)
+    if q >= 0:
+        st.remove(q)
+        st.add(q, a)
+        tabu[(q, b)] = it + 7 + rng.randrange(10)
+
+
 def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
             stop: Callable[[], bool] | None = None) -> bool:
     """Tabu search to overflow 0; True when reached."""
@@ -133,15 +148,7 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
                                 moves.append((p, b, q))
         if not moves:
             return False
-        p, b, q = moves[rng.randrange(len(moves))]
-        a = st.where[p]
-        st.remove(p)
-        st.add(p, b)
-        tabu[(p, a)] = it + 7 + rng.randrange(10)
-        if q >= 0:
-            st.remove(q)
-            st.add(q, a)
-            tabu[(q, b)] = it + 7 + rng.randrange(10)
+        apply_move(st, moves[rng.randrange(len(moves))], tabu, it, rng)
         cur += best_d
         plain = st.total()
         if plain < best_plain:
@@ -222,11 +229,13 @@ class BackgroundSearch:
     once its count reaches it). Without fork, the search runs in the foreground."""
 
     def __init__(self, inst: Instance, bins: list[Bin], time_limit: float, bound: int,
-                 search: Callable[[Callable[[list[Bin]], None], Callable[[], int]], object]) -> None:
+                 search: Callable[[Callable[[list[Bin]], None], Callable[[], int]], object],
+                 measure: Callable[[list[Bin]], int] = len) -> None:
         import multiprocessing as mp
 
         self.inst = inst
         self.bins = bins
+        self.measure = measure  # the value shared with the parent: crossbars (len) or area
         self.t_end = time.perf_counter() + time_limit
         try:
             ctx = mp.get_context("fork")
@@ -241,15 +250,15 @@ class BackgroundSearch:
             search(keep, lambda: bound)
             self.count = None
             return
-        self.count = ctx.Value("i", len(bins))
+        self.count = ctx.Value("i", measure(bins))
         self.since = ctx.Value("d", time.perf_counter())
         self.bound = ctx.Value("i", bound)
         self.recv, send = ctx.Pipe(duplex=False)
 
         def child() -> None:
             def log(b: list[Bin]) -> None:
-                send.send([x.neurons for x in b])
-                self.count.value = len(b)
+                send.send([(x.type, x.neurons) for x in b])
+                self.count.value = measure(b)
                 self.since.value = time.perf_counter()
 
             search(log, lambda: self.bound.value)
@@ -261,8 +270,8 @@ class BackgroundSearch:
         send.close()
 
     def crossbars(self) -> int:
-        """The child's best crossbar count so far."""
-        return len(self.bins) if self.count is None else self.count.value
+        """The child's best value so far (`measure`: crossbar count by default)."""
+        return self.measure(self.bins) if self.count is None else self.count.value
 
     def stalled(self) -> float:
         """Seconds since the child last improved (0 without a child)."""
@@ -292,7 +301,7 @@ class BackgroundSearch:
                 break
             if msg is None:
                 break
-            cand = [Bin(0, tuple(ns)) for ns in msg]
+            cand = [Bin(t, tuple(ns)) for t, ns in msg]
             if self.inst.is_valid(cand):
                 best = cand
         self.proc.join(timeout=5.0)

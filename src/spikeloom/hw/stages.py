@@ -20,8 +20,9 @@ from spikeloom.hw.instance import Bin, Instance
 from spikeloom.hw.lns import lns, score
 from spikeloom.hw.master import Column
 from spikeloom.hw.model import SlotModel
-from spikeloom.hw.repack import background_elimination, eliminate
+from spikeloom.hw.repack import BackgroundSearch, background_elimination, eliminate
 from spikeloom.hw.result import StageReport
+from spikeloom.hw.typed_repack import eliminate_typed
 
 MAX_FULL_MODEL_CELLS = 120_000  # neuron-slot pairs above which the full CP-SAT model is skipped
 # above this many neurons the master LP stays degenerate at the start mapping for minutes
@@ -99,6 +100,36 @@ def eliminate_stage(run: Run, share: str) -> None:
     run.say(f"area: crossbar elimination reached {run.value()} (bound {run.bound.value})")
 
 
+def typed_eliminate_stage(run: Run, share: str) -> None:
+    """Crossbar elimination for mixed libraries (typed_repack.py) for `shares.<share>` of the
+    stage: drop or shrink one crossbar, repack by tabu search, repeat."""
+    bins = eliminate_typed(run.inst, run.incumbent.bins, run.budget.seconds(share), seed=run.seed,
+                           target=run.bound.value)
+    run.offer(bins)
+    run.say(f"area: typed crossbar elimination reached {run.value()} (bound {run.bound.value})")
+
+
+def parallel_typed_stage(run: Run) -> list[Column]:
+    """Two processes (mixed library): the typed elimination in a forked child beside the
+    column-generation bound, for `shares.parallel` of the stage; each side stops the other
+    once the incumbent meets the bound. Returns the columns."""
+    inst = run.inst
+    t_el = run.budget.seconds("parallel")
+    start = run.incumbent.bins
+
+    def area(b: list[Bin]) -> int:
+        return int(inst.metrics(b)["area"])
+
+    bg = BackgroundSearch(inst, start, t_el, int(run.bound.value), lambda log, goal: eliminate_typed(
+        inst, start, t_el, seed=run.seed, target=goal, log=log), measure=area)
+    cg_lb, cg_info, cols = colgen_area_bound(inst, start, t_el, 1, target=bg.crossbars, on_bound=bg.raise_bound)
+    _colgen_info(run, cg_lb, cg_info)
+    bg.raise_bound(int(run.bound.value))
+    run.offer(bg.result())
+    run.say(f"area: typed elimination reached {run.value()} (bound {run.bound.value})")
+    return cols
+
+
 def _colgen_info(run: Run, cg_lb: float, cg_info: dict[str, float]) -> None:
     run.info.update({f"colgen_{k}": v for k, v in cg_info.items()})
     run.info["colgen_bound"] = cg_lb
@@ -162,11 +193,17 @@ def area_search(run: Run, use_colgen: bool) -> None:
     inst = run.inst
     colgen_ok = use_colgen and inst.n <= COLGEN_MAX_NEURONS
     homogeneous = len(inst.types) == 1
-    if homogeneous and run.workers >= 2 and colgen_ok:
-        parallel_area_stage(run)
+    if run.workers >= 2 and colgen_ok:
+        if homogeneous:
+            parallel_area_stage(run)
+            return
+        parallel_typed_stage(run)
         return
+    share = "elimination" if colgen_ok else "elimination_only"
     if homogeneous:
-        eliminate_stage(run, "elimination" if colgen_ok else "elimination_only")
+        eliminate_stage(run, share)
+    else:
+        typed_eliminate_stage(run, share)
     if run.closed() or not colgen_ok:
         return
     cols = bound_stage(run)
