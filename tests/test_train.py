@@ -73,3 +73,26 @@ def test_topology_must_match_dataset(digits):
         fit(ModelConfig(topology=(784, 10)), TrainConfig(epochs=1), digits)
     with pytest.raises(DataError, match="end the topology with 10"):
         fit(ModelConfig(topology=(64, 5)), TrainConfig(epochs=1), digits)
+
+
+def test_rate_initialisation_makes_every_layer_fire_at_the_target():
+    """`--weight-init rate`: after calibration each layer's mean rate on the calibration batch
+    (recorded independently) is the target, and each layer's weights are its default ones
+    times one positive factor; without it, the deep layers of this net are silent."""
+    from spikeloom.data.encoders import encode, make_generator
+    from spikeloom.snn.activity import record_spikes
+    from spikeloom.snn.models import build_model
+    from spikeloom.spec import ModelConfig
+    from spikeloom.train.init import TARGET_RATE, calibrate_rates
+
+    cfg = ModelConfig(topology=(64, 64, 48, 32, 10), timesteps=10, threshold=1.5)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    default = [fc.weight.detach().clone() for fc in model.fcs]
+    x = encode(torch.rand(128, 64) * 0.3, "rate", 10, generator=make_generator(1))
+    assert float(record_spikes(model, x)[-2].mean()) < 0.01  # silent before
+    factors = calibrate_rates(model, x)
+    rates = [float(s.mean()) for s in record_spikes(model, x)[1:]]
+    assert rates == pytest.approx([TARGET_RATE] * 4, abs=0.01)
+    for fc, w, f in zip(model.fcs, default, factors):
+        assert f > 0 and torch.allclose(fc.weight, w * f)

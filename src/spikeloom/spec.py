@@ -16,6 +16,7 @@ SURROGATES = ("fast_sigmoid", "arctan", "triangle")
 READOUTS = ("count", "membrane")
 ENCODINGS = ("rate", "latency", "direct")
 LR_SCHEDULES = ("constant", "cosine")
+WEIGHT_INITS = ("default", "rate")
 
 
 class Spec:
@@ -137,6 +138,8 @@ class TrainConfig(Spec):
     weights quantized to `fault_aware_bits` and hit by bit flips at that rate.
     init_sha256: sha256 of the checkpoint file whose synaptic weights training starts from
     (fine-tuning; `train.fit`'s `init_state`); None: PyTorch's default initialisation.
+    weight_init: 'default' (PyTorch's) or 'rate' (each SNN layer scaled to fire at a fixed
+    rate on a batch of training data first, `train.init`; for deep SNNs).
     """
 
     dataset: str = "digits"
@@ -149,6 +152,7 @@ class TrainConfig(Spec):
     fault_aware_ber: float = 0.0
     fault_aware_bits: int = 8
     init_sha256: str | None = None
+    weight_init: str = "default"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_aware_ber < 0.5:
@@ -162,6 +166,7 @@ class TrainConfig(Spec):
         if not self.lr > 0:
             raise ConfigError(f"learning rate must be > 0, got {self.lr}")
         _choice("learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice("weight initialisation", self.weight_init, WEIGHT_INITS)
 
     def to_dict(self) -> dict[str, Any]:
         """Fault-aware and fine-tuning fields only when used: configs (and the caches keyed on
@@ -171,4 +176,6 @@ class TrainConfig(Spec):
             d.pop("fault_aware_ber"), d.pop("fault_aware_bits")
         if self.init_sha256 is None:
             d.pop("init_sha256")
+        if self.weight_init == "default":
+            d.pop("weight_init")
         return d

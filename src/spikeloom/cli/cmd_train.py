@@ -23,6 +23,7 @@ from spikeloom.spec import (
     READOUTS,
     RESETS,
     SURROGATES,
+    WEIGHT_INITS,
     ModelConfig,
     TrainConfig,
 )
@@ -64,6 +65,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "at this rate (default 0: off)")
     p.add_argument("--fault-aware-bits", type=int, default=8,
                    help="bit width of fault-aware training's weights (default 8)")
+    p.add_argument("--weight-init", choices=WEIGHT_INITS, default="default",
+                   help="default: PyTorch's; rate: scale each SNN layer to fire 0.1 spikes per "
+                        "neuron per step on 256 training samples first (deep SNNs that stay silent)")
     p.add_argument("--fresh", action="store_true",
                    help="ignore a checkpoint already in --out (default: resume or reuse it)")
     add_seed(p)
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                        lr=args.lr, seed=args.seed, train_subset=args.train_subset,
                        lr_schedule=args.lr_schedule, fault_aware_ber=args.fault_aware_ber,
-                       fault_aware_bits=args.fault_aware_bits)
+                       fault_aware_bits=args.fault_aware_bits, weight_init=args.weight_init)
     data = load_dataset(args.dataset, args.data_dir)
     check_fits(cfg, data)
     out = prepare_out_dir(args.out)
