@@ -3,7 +3,8 @@
     python benchmarks/evolve.py [--generations 150] [--population 24] [--penalties 0,0.0005]
                                 [--workers 2]
 
-For each size penalty, one seeded run (T=10, rate coding, fitness on 600 training samples);
+For each size penalty, one seeded run (T=10, rate coding, the other settings EvolveConfig's
+defaults: fitness on all training samples, prototype init; chosen with evolve_sweep.py);
 the best genome's fitness accuracy is recorded every generation and the final best is
 exported and measured on the whole test split (360 samples). Larger penalties trade
 accuracy for fewer synapses. The last line is JSON.
@@ -53,6 +54,7 @@ def main() -> None:
               f"{wall:.0f} s; fitness accuracy by generation "
               + " ".join(f"{c['generation']}:{c['fitness_accuracy']:.3f}" for c in curve))
     print(json.dumps({"benchmark": "evolve", "dataset": "digits", "population": args.population,
+                      "evolve_config": ec.to_dict(), "seed": args.seed,
                       "generations": args.generations, "workers": args.workers, "results": rows,
                       "machine": f"{platform.machine()} torch {torch.__version__}"}))
 

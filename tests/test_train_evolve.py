@@ -30,7 +30,7 @@ from spikeloom.train.evolve import (
 )
 
 BASE = ModelConfig(topology=(64, 4, 10), timesteps=6, threshold=1.0, beta=0.9)
-SMALL = dict(population=6, tournament=2, init_hidden=4, fitness_samples=120, workers=1)
+SMALL = dict(population=6, tournament=2, init_hidden=4, fitness_samples=120, crossover=0.5, workers=1)
 
 
 def _histories(run):

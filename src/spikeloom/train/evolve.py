@@ -60,24 +60,25 @@ class EvolveConfig(Spec):
     the mean image, weights the image minus the mean, an excitatory synapse to the image's
     class output) or "random" (random pixels, N(0, scale) weights); weight_sigma: std of
     the Gaussian the `weight` operator adds to every incoming weight of one neuron, in the same units;
-    fitness_samples: training samples the fitness is measured on; workers: evaluation
-    processes."""
+    fitness_samples: training samples the fitness is measured on (0: all); workers:
+    evaluation processes. Defaults chosen on a digits validation split
+    (benchmarks/evolve_sweep.py, docs/training.md)."""
 
     population: int = 24
     generations: int = 30
     tournament: int = 3
     elite: int = 1
-    crossover: float = 0.5
+    crossover: float = 0.0
     mutations: int = 3
     size_penalty: float = 1e-4
-    init_hidden: int = 10
+    init_hidden: int = 30
     max_hidden: int = 64
     fan_in: int = 12
     out_synapses: int = 10
     init: str = "samples"
-    init_gain: float = 1.0
+    init_gain: float = 0.5
     weight_sigma: float = 0.5
-    fitness_samples: int = 600
+    fitness_samples: int = 0
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -99,8 +100,9 @@ class EvolveConfig(Spec):
             raise ConfigError(f"--init-hidden {self.init_hidden} must be in 1..--max-hidden ({self.max_hidden})")
         if self.init not in INITS:
             raise ConfigError(f"--init {self.init!r}: choose one of {', '.join(INITS)}")
-        if min(self.fan_in, self.out_synapses, self.fitness_samples, self.workers) < 1:
-            raise ConfigError("--fan-in, --out-synapses, --fitness-samples and --workers must be >= 1")
+        if min(self.fan_in, self.out_synapses, self.workers) < 1 or self.fitness_samples < 0:
+            raise ConfigError("--fan-in, --out-synapses and --workers must be >= 1, "
+                              "--fitness-samples >= 0 (0: all training samples)")
 
 
 @dataclass
@@ -354,8 +356,9 @@ def _resume(path: Path | None, ec: EvolveConfig, base: ModelConfig, seed: int) -
 
 def fitness_set(data: Dataset, base: ModelConfig, ec: EvolveConfig, seed: int
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first `fitness_samples` training samples, encoded once with the run's seed."""
-    x, y = data.x_train[: ec.fitness_samples], data.y_train[: ec.fitness_samples]
+    """The first `fitness_samples` training samples (0: all), encoded once with the run's seed."""
+    n = ec.fitness_samples or len(data.y_train)
+    x, y = data.x_train[:n], data.y_train[:n]
     return encode(x, base.encoding, base.timesteps, generator=make_generator(seed + 7)), y
 
 
@@ -370,7 +373,7 @@ def evolve(base: ModelConfig, ec: EvolveConfig, data: Dataset, seed: int,
         raise ConfigError(f"topology input {base.topology[0]} does not match {data.name!r} ({d} features)")
     path = Path(state_path) if state_path else None
     inputs, labels = fitness_set(data, base, ec, seed)
-    protos = (Prototypes.of(data.x_train[: ec.fitness_samples], labels)
+    protos = (Prototypes.of(data.x_train[: len(labels)], labels)
               if ec.init == "samples" else None)
     run = _resume(path, ec, base, seed)
     rng = np.random.default_rng(seed)
