@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
+import sys
+from pathlib import Path
 
 import torch
 
-from spikeloom.data import load_dataset
-from spikeloom.measure import evaluate
-from spikeloom.measure.splits import validation_split
-from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train.evolve import EvolveConfig, evolve, export
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evolve import evolve_and_score  # noqa: E402
+from spikeloom.data import load_dataset  # noqa: E402
+from spikeloom.measure.splits import validation_split  # noqa: E402
+from spikeloom.spec import ModelConfig  # noqa: E402
+from spikeloom.train.evolve import EvolveConfig  # noqa: E402
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -53,12 +55,7 @@ def main() -> None:
     for name, kw in [parse_variant(v) for v in args.variants]:
         ec = EvolveConfig(population=args.population, generations=args.generations, workers=1,
                           **{"size_penalty": 0.0, **kw})
-        t0 = time.perf_counter()
-        run = evolve(base, ec, selection, args.seed)
-        wall = time.perf_counter() - t0
-        best = run.population[run.best]
-        ckpt = export(best, base, TrainConfig(epochs=args.generations, seed=args.seed), ec)
-        val = evaluate(ckpt.build(), ckpt.model_config, selection.x_test, selection.y_test, seed=args.seed)
+        run, best, val, wall = evolve_and_score(base, ec, selection, args.seed)  # x_test: validation
         rows.append({"variant": name, "overrides": kw, "validation_accuracy": val,
                      "fitness_accuracy": run.scores[run.best][1], "hidden": best.hidden,
                      "synapses": best.synapses, "wall_seconds": wall})
