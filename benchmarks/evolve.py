@@ -3,7 +3,8 @@
     python benchmarks/evolve.py [--generations 150] [--population 24] [--penalties 0,0.0005]
                                 [--workers 2]
 
-For each size penalty, one seeded run (T=10, rate coding, fitness on 600 training samples);
+For each size penalty, one seeded run (T=10, rate coding, the other settings EvolveConfig's
+defaults: fitness on all training samples, prototype init; chosen with evolve_sweep.py);
 the best genome's fitness accuracy is recorded every generation and the final best is
 exported and measured on the whole test split (360 samples). Larger penalties trade
 accuracy for fewer synapses. The last line is JSON.
@@ -21,7 +22,18 @@ import torch
 from spikeloom.data import load_dataset
 from spikeloom.measure import evaluate
 from spikeloom.spec import ModelConfig, TrainConfig
-from spikeloom.train.evolve import EvolveConfig, evolve, export
+from spikeloom.train.evolve import EvolveConfig, EvolveRun, Genome, evolve, export
+
+
+def evolve_and_score(base: ModelConfig, ec: EvolveConfig, data, seed: int
+                     ) -> tuple[EvolveRun, Genome, float, float]:
+    """(run, best genome, accuracy of its exported checkpoint on data.x_test, wall seconds)."""
+    t0 = time.perf_counter()
+    run = evolve(base, ec, data, seed)
+    wall = time.perf_counter() - t0
+    best = run.population[run.best]
+    ckpt = export(best, base, TrainConfig(epochs=ec.generations, seed=seed), ec)
+    return run, best, evaluate(ckpt.build(), ckpt.model_config, data.x_test, data.y_test, seed=seed), wall
 
 
 def main() -> None:
@@ -38,12 +50,7 @@ def main() -> None:
     for penalty in (float(p) for p in args.penalties.split(",")):
         ec = EvolveConfig(population=args.population, generations=args.generations,
                           size_penalty=penalty, workers=args.workers)
-        t0 = time.perf_counter()
-        run = evolve(base, ec, data, args.seed)
-        wall = time.perf_counter() - t0
-        best = run.population[run.best]
-        ckpt = export(best, base, TrainConfig(epochs=args.generations, seed=args.seed), ec)
-        acc = evaluate(ckpt.build(), ckpt.model_config, data.x_test, data.y_test, seed=args.seed)
+        run, best, acc, wall = evolve_and_score(base, ec, data, args.seed)
         curve = [{"generation": h["generation"], "fitness_accuracy": h["best_accuracy"],
                   "synapses": h["best_synapses"], "hidden": h["best_hidden"]}
                  for h in run.history if h["generation"] % 10 == 0 or h["generation"] == run.generation]
@@ -53,6 +60,7 @@ def main() -> None:
               f"{wall:.0f} s; fitness accuracy by generation "
               + " ".join(f"{c['generation']}:{c['fitness_accuracy']:.3f}" for c in curve))
     print(json.dumps({"benchmark": "evolve", "dataset": "digits", "population": args.population,
+                      "evolve_config": ec.to_dict(), "seed": args.seed,
                       "generations": args.generations, "workers": args.workers, "results": rows,
                       "machine": f"{platform.machine()} torch {torch.__version__}"}))
 

@@ -15,19 +15,22 @@ from spikeloom.hw.importers import graph_from_tennlab
 from spikeloom.measure import graph_from_checkpoint
 from spikeloom.spec import ModelConfig
 from spikeloom.train.evolve import (
+    OPERATORS,
     EvolveConfig,
     Genome,
+    Prototypes,
     crossover,
     evolve,
     fitness,
     fitness_set,
     genome_model,
     mutate,
+    new_neuron,
     random_genome,
 )
 
 BASE = ModelConfig(topology=(64, 4, 10), timesteps=6, threshold=1.0, beta=0.9)
-SMALL = dict(population=6, tournament=2, init_hidden=4, fitness_samples=120, workers=1)
+SMALL = dict(population=6, tournament=2, init_hidden=4, fitness_samples=120, crossover=0.5, workers=1)
 
 
 def _histories(run):
@@ -118,3 +121,47 @@ def test_genome_round_trip():
     back = Genome.from_dict({k: v.clone() for k, v in g.to_dict().items()})
     assert all(np.array_equal(getattr(g, k), getattr(back, k)) for k in ("w1", "m1", "w2", "m2", "thr_h", "thr_o"))
     assert isinstance(g.to_dict()["w1"], torch.Tensor)
+
+
+def test_prototype_neuron_copies_an_image():
+    """init='samples': a new neuron's input synapses sit on the image's fan_in pixels furthest
+    from the mean image, with weights (image - mean) scaled to rms threshold * gain / sqrt(fan_in),
+    and it excites its image's class output."""
+    x = torch.tensor([[1.0, 0.0, 0.5, 0.2, 0.9], [0.0, 1.0, 0.5, 0.2, 0.1]])
+    protos = Prototypes.of(x, torch.tensor([2, 0]))
+    ec = EvolveConfig(fan_in=2, out_synapses=1, init_hidden=4, init_gain=0.5, **{
+        k: v for k, v in SMALL.items() if k not in ("init_hidden",)})
+    for seed in range(6):
+        w1, m1, w2, m2, thr = new_neuron(np.random.default_rng(seed), 5, 3, ec, protos)
+        # mean image (0.5, 0.5, 0.5, 0.2, 0.5): |x - mean| is 0.5, 0.5, 0, 0, 0.4 for either image
+        assert m1.tolist() == [True, True, False, False, False]
+        k = 0 if w1[0] > 0 else 1  # which image was copied: image 0 has +0.5, -0.5 on pixels 0, 1
+        assert w1[:2] == pytest.approx(np.array([0.5, -0.5]) * (1 if k == 0 else -1) / 0.5 * 0.5 / np.sqrt(2) * thr)
+        assert (w1[2:] == 0).all() and 0.5 <= thr <= 2.0
+        label = (2, 0)[k]
+        assert m2[label] and w2[label] >= 0.5 / np.sqrt(4)  # |N(0, s2)| + s2 with s2 = 0.5 / sqrt(4)
+        assert m2.sum() in (1, 2) and (w2[~m2] == 0).all()
+
+
+def test_weight_operator_moves_every_weight_of_one_neuron_only():
+    ec = EvolveConfig(**SMALL).replace(init="random")
+    rng = np.random.default_rng(4)
+    g = random_genome(rng, 16, 3, ec)
+    ops = {"h": 0, "o": 0}
+    for seed in range(40):
+        r = np.random.default_rng(seed)
+        if OPERATORS[int(r.integers(len(OPERATORS)))] != "weight":
+            continue
+        child = mutate(g, np.random.default_rng(seed), ec)
+        d1, d2 = child.w1 != g.w1, child.w2 != g.w2
+        assert np.array_equal(child.m1, g.m1) and np.array_equal(child.m2, g.m2)
+        assert not (d1 & ~g.m1).any() and not (d2 & ~g.m2).any()  # absent synapses stay exact zeros
+        rows1, rows2 = np.flatnonzero(d1.any(1)), np.flatnonzero(d2.any(1))
+        assert len(rows1) + len(rows2) == 1  # one neuron's incoming weights ...
+        if len(rows1):
+            assert np.array_equal(d1[rows1[0]], g.m1[rows1[0]])  # ... all of them
+            ops["h"] += 1
+        else:
+            assert np.array_equal(d2[rows2[0]], g.m2[rows2[0]])
+            ops["o"] += 1
+    assert ops["h"] and ops["o"]

@@ -65,15 +65,26 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--generations", type=int, default=30, help="generations (default 30)")
     g.add_argument("--tournament", type=int, default=3, help="tournament size (default 3)")
     g.add_argument("--elite", type=int, default=1, help="best genomes kept unchanged (default 1)")
-    g.add_argument("--crossover", type=float, default=0.5, help="probability of two parents (default 0.5)")
+    g.add_argument("--crossover", type=float, default=0.0,
+                   help="probability of two parents (default 0: mutation only)")
     g.add_argument("--mutations", type=int, default=3, help="mutation operators per child (default 3)")
     g.add_argument("--size-penalty", type=float, default=1e-4,
                    help="fitness cost per synapse (default 1e-4)")
-    g.add_argument("--init-hidden", type=int, default=10, help="hidden neurons at start (default 10)")
+    g.add_argument("--init-hidden", type=int, default=30, help="hidden neurons at start (default 30)")
     g.add_argument("--max-hidden", type=int, default=64, help="hidden neurons at most (default 64)")
     g.add_argument("--fan-in", type=int, default=12, help="input synapses of a new neuron (default 12)")
-    g.add_argument("--fitness-samples", type=int, default=600,
-                   help="training samples the fitness is measured on (default 600)")
+    g.add_argument("--out-synapses", type=int, default=10,
+                   help="output synapses of a new neuron, at most C (default 10)")
+    g.add_argument("--init", choices=("samples", "random"), default="samples",
+                   help="new hidden neuron: prototype of a random fitness image (samples) or random "
+                        "pixels and weights (random) (default samples)")
+    g.add_argument("--init-gain", type=float, default=0.5,
+                   help="std of a new weight in units of threshold / sqrt(fan-in) (default 0.5)")
+    g.add_argument("--weight-sigma", type=float, default=0.5,
+                   help="std of the step the weight operator adds to each incoming weight of one "
+                        "neuron, same units (default 0.5)")
+    g.add_argument("--fitness-samples", type=int, default=0,
+                   help="training samples the fitness is measured on (default 0: all)")
     g.add_argument("--workers", type=int, default=2, help="evaluation processes (default 2)")
 
 
@@ -191,7 +202,8 @@ def _run_evolve(args: argparse.Namespace) -> int:
                       tournament=args.tournament, elite=args.elite, crossover=args.crossover,
                       mutations=args.mutations, size_penalty=args.size_penalty,
                       init_hidden=args.init_hidden, max_hidden=args.max_hidden, fan_in=args.fan_in,
-                      fitness_samples=args.fitness_samples, workers=args.workers)
+                      out_synapses=args.out_synapses, init=args.init, init_gain=args.init_gain,
+                      weight_sigma=args.weight_sigma, fitness_samples=args.fitness_samples, workers=args.workers)
     base = model_config_from(args).replace(threshold=1.0, readout="count", bias=False,
                                            learn_beta=False, learn_threshold=False)
     if len(base.topology) != 3:

@@ -43,6 +43,7 @@ from spikeloom.snn.checkpoint import Checkpoint
 from spikeloom.snn.models import build_model
 from spikeloom.spec import ModelConfig, Spec, TrainConfig
 
+INITS = ("samples", "random")
 OPERATORS = ("add_neuron", "remove_neuron", "add_synapse", "remove_synapse", "weight", "threshold")
 
 
@@ -52,21 +53,32 @@ class EvolveConfig(Spec):
     selection; elite: best genomes copied unchanged (>= 1 keeps the best fitness monotone);
     crossover: probability a child has two parents; mutations: operators per child;
     size_penalty: fitness cost per synapse; init_hidden / max_hidden: hidden neurons at
-    start / at most; fan_in: input synapses of a new hidden neuron; fitness_samples:
-    training samples the fitness is measured on; workers: evaluation processes."""
+    start / at most; fan_in: input synapses of a new hidden neuron; out_synapses: output
+    synapses of a new hidden neuron (at most C); init_gain: weight scale of new synapses in
+    units of threshold / sqrt(fan-in); init: "samples" (a new hidden neuron is a prototype
+    of a random fitness image: input synapses on the image's `fan_in` pixels furthest from
+    the mean image, weights the image minus the mean, an excitatory synapse to the image's
+    class output) or "random" (random pixels, N(0, scale) weights); weight_sigma: std of
+    the Gaussian the `weight` operator adds to every incoming weight of one neuron, in the same units;
+    fitness_samples: training samples the fitness is measured on (0: all); workers:
+    evaluation processes. Defaults chosen on a digits validation split
+    (benchmarks/evolve_sweep.py, docs/training.md)."""
 
     population: int = 24
     generations: int = 30
     tournament: int = 3
     elite: int = 1
-    crossover: float = 0.5
+    crossover: float = 0.0
     mutations: int = 3
     size_penalty: float = 1e-4
-    init_hidden: int = 10
+    init_hidden: int = 30
     max_hidden: int = 64
     fan_in: int = 12
+    out_synapses: int = 10
+    init: str = "samples"
+    init_gain: float = 0.5
     weight_sigma: float = 0.5
-    fitness_samples: int = 600
+    fitness_samples: int = 0
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -81,12 +93,16 @@ class EvolveConfig(Spec):
             raise ConfigError(f"--elite {self.elite} must be in 1..population-1")
         if not 0.0 <= self.crossover <= 1.0:
             raise ConfigError(f"--crossover {self.crossover} must be a probability in [0, 1]")
-        if self.mutations < 0 or self.size_penalty < 0 or self.weight_sigma <= 0:
-            raise ConfigError("--mutations and --size-penalty must be >= 0, --weight-sigma > 0")
+        if self.mutations < 0 or self.size_penalty < 0 or self.weight_sigma <= 0 or self.init_gain <= 0:
+            raise ConfigError("--mutations and --size-penalty must be >= 0, --weight-sigma and "
+                              "--init-gain > 0")
         if not 1 <= self.init_hidden <= self.max_hidden:
             raise ConfigError(f"--init-hidden {self.init_hidden} must be in 1..--max-hidden ({self.max_hidden})")
-        if self.fan_in < 1 or self.fitness_samples < 1 or self.workers < 1:
-            raise ConfigError("--fan-in, --fitness-samples and --workers must be >= 1")
+        if self.init not in INITS:
+            raise ConfigError(f"--init {self.init!r}: choose one of {', '.join(INITS)}")
+        if min(self.fan_in, self.out_synapses, self.workers) < 1 or self.fitness_samples < 0:
+            raise ConfigError("--fan-in, --out-synapses and --workers must be >= 1, "
+                              "--fitness-samples >= 0 (0: all training samples)")
 
 
 @dataclass
@@ -118,30 +134,70 @@ class Genome:
         return cls(**{k: v.numpy().copy() for k, v in d.items()})
 
 
-def new_neuron(rng: np.random.Generator, d: int, c: int, ec: EvolveConfig):
-    """(w1 row [D], m1 row, w2 column [C], m2 column, threshold) of a fresh hidden neuron."""
+def weight_scales(ec: EvolveConfig) -> tuple[float, float]:
+    """Std of a new synapse's weight per unit threshold: input->hidden (fan-in `fan_in`) and
+    hidden->output (fan-in about `init_hidden`), so that a neuron's summed input is of the
+    order of its threshold whatever the fan-in (inputs and spikes are in [0, 1])."""
+    return ec.init_gain / math.sqrt(ec.fan_in), ec.init_gain / math.sqrt(ec.init_hidden)
+
+
+@dataclass(frozen=True)
+class Prototypes:
+    """Images a new hidden neuron may copy (init='samples'): x [S, D] in [0, 1], labels y [S],
+    and the mean image [D]."""
+
+    x: np.ndarray
+    y: np.ndarray
+    mean: np.ndarray
+
+    @classmethod
+    def of(cls, x: torch.Tensor, y: torch.Tensor) -> Prototypes:
+        xn = x.double().numpy()
+        return cls(xn, y.numpy().astype(np.int64), xn.mean(0))
+
+
+def new_neuron(rng: np.random.Generator, d: int, c: int, ec: EvolveConfig,
+               protos: Prototypes | None = None):
+    """(w1 row [D], m1 row, w2 column [C], m2 column, threshold) of a fresh hidden neuron:
+    `fan_in` input synapses, `out_synapses` random output synapses, weights of std
+    scale * threshold (see `weight_scales`; output thresholds start at 1). With `protos`
+    (init='samples') the neuron is a prototype of one random image (EvolveConfig.init)."""
+    s1, s2 = weight_scales(ec)
+    thr = float(rng.uniform(0.5, 2.0))
     m1 = np.zeros(d, dtype=bool)
-    m1[rng.choice(d, size=min(ec.fan_in, d), replace=False)] = True
     m2 = np.zeros(c, dtype=bool)
-    m2[rng.integers(c)] = True
-    return (rng.normal(0.0, 1.0, d) * m1, m1, rng.normal(0.0, 1.0, c) * m2, m2,
-            float(rng.uniform(0.5, 2.0)))
+    m2[rng.choice(c, size=min(ec.out_synapses, c), replace=False)] = True
+    w2 = rng.normal(0.0, s2, c)
+    if protos is None:
+        m1[rng.choice(d, size=min(ec.fan_in, d), replace=False)] = True
+        w1 = rng.normal(0.0, s1 * thr, d)
+    else:
+        k = int(rng.integers(len(protos.y)))
+        v = protos.x[k] - protos.mean
+        m1[np.argsort(-np.abs(v), kind="stable")[: min(ec.fan_in, d)]] = True
+        rms = float(np.sqrt(np.mean(v[m1] ** 2)))
+        w1 = v * (s1 * thr / rms) if rms > 0 else rng.normal(0.0, s1 * thr, d)
+        label = int(protos.y[k])
+        m2[label], w2[label] = True, abs(w2[label]) + s2
+    return w1 * m1, m1, w2 * m2, m2, thr
 
 
-def random_genome(rng: np.random.Generator, d: int, c: int, ec: EvolveConfig) -> Genome:
-    parts = [new_neuron(rng, d, c, ec) for _ in range(ec.init_hidden)]
+def random_genome(rng: np.random.Generator, d: int, c: int, ec: EvolveConfig,
+                  protos: Prototypes | None = None) -> Genome:
+    parts = [new_neuron(rng, d, c, ec, protos) for _ in range(ec.init_hidden)]
     return Genome(np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts]),
                   np.stack([p[2] for p in parts], 1), np.stack([p[3] for p in parts], 1),
                   np.array([p[4] for p in parts]), np.ones(c))
 
 
-def mutate(g: Genome, rng: np.random.Generator, ec: EvolveConfig) -> Genome:
+def mutate(g: Genome, rng: np.random.Generator, ec: EvolveConfig,
+           protos: Prototypes | None = None) -> Genome:
     """One random operator (OPERATORS) applied to a copy of g."""
     g = copy.deepcopy(g)
     op = OPERATORS[int(rng.integers(len(OPERATORS)))]
     c, d = g.w2.shape[0], g.w1.shape[1]
     if op == "add_neuron" and g.hidden < ec.max_hidden:
-        w1, m1, w2, m2, thr = new_neuron(rng, d, c, ec)
+        w1, m1, w2, m2, thr = new_neuron(rng, d, c, ec, protos)
         g.w1, g.m1 = np.vstack([g.w1, w1]), np.vstack([g.m1, m1])
         g.w2, g.m2 = np.hstack([g.w2, w2[:, None]]), np.hstack([g.m2, m2[:, None]])
         g.thr_h = np.append(g.thr_h, thr)
@@ -150,19 +206,26 @@ def mutate(g: Genome, rng: np.random.Generator, ec: EvolveConfig) -> Genome:
         g.w1, g.m1 = np.delete(g.w1, j, 0), np.delete(g.m1, j, 0)
         g.w2, g.m2 = np.delete(g.w2, j, 1), np.delete(g.m2, j, 1)
         g.thr_h = np.delete(g.thr_h, j)
-    elif op in ("add_synapse", "remove_synapse", "weight"):
+    elif op in ("add_synapse", "remove_synapse"):
         layer = int(rng.integers(2))
-        w, m = (g.w1, g.m1) if layer == 0 else (g.w2, g.m2)
-        want = ~m if op == "add_synapse" else m
-        idx = np.argwhere(want)
+        w, m, thr = (g.w1, g.m1, g.thr_h) if layer == 0 else (g.w2, g.m2, g.thr_o)
+        idx = np.argwhere(~m if op == "add_synapse" else m)
         if len(idx):
             i, j = idx[int(rng.integers(len(idx)))]
             if op == "add_synapse":
-                m[i, j], w[i, j] = True, rng.normal(0.0, 1.0)
-            elif op == "remove_synapse":
-                m[i, j], w[i, j] = False, 0.0
+                m[i, j], w[i, j] = True, rng.normal(0.0, weight_scales(ec)[layer] * thr[i])
             else:
-                w[i, j] += rng.normal(0.0, ec.weight_sigma)
+                m[i, j], w[i, j] = False, 0.0
+    elif op == "weight":
+        # every incoming weight of one hidden or output neuron moves by a Gaussian step
+        # scaled to that neuron's threshold and fan-in, as its initial weights were
+        s1, s2 = weight_scales(ec)
+        if rng.random() < g.hidden / (g.hidden + len(g.thr_o)):
+            j = int(rng.integers(g.hidden))
+            g.w1[j] += rng.normal(0.0, ec.weight_sigma * s1 * g.thr_h[j], d) * g.m1[j]
+        else:
+            j = int(rng.integers(len(g.thr_o)))
+            g.w2[j] += rng.normal(0.0, ec.weight_sigma * s2 * g.thr_o[j], g.hidden) * g.m2[j]
     elif op == "threshold":
         if rng.random() < g.hidden / (g.hidden + len(g.thr_o)):
             j = int(rng.integers(g.hidden))
@@ -248,7 +311,8 @@ def _tournament(scores: list[tuple[float, float]], rng: np.random.Generator, k: 
     return int(max(idx, key=lambda i: (scores[i][0], -i)))
 
 
-def next_population(run: EvolveRun, rng: np.random.Generator, ec: EvolveConfig) -> list[Genome]:
+def next_population(run: EvolveRun, rng: np.random.Generator, ec: EvolveConfig,
+                    protos: Prototypes | None = None) -> list[Genome]:
     order = sorted(range(len(run.scores)), key=lambda i: (-run.scores[i][0], i))
     children = [copy.deepcopy(run.population[i]) for i in order[: ec.elite]]
     while len(children) < ec.population:
@@ -259,7 +323,7 @@ def next_population(run: EvolveRun, rng: np.random.Generator, ec: EvolveConfig) 
         else:
             child = copy.deepcopy(a)
         for _ in range(ec.mutations):
-            child = mutate(child, rng, ec)
+            child = mutate(child, rng, ec, protos)
         children.append(child)
     return children
 
@@ -292,8 +356,9 @@ def _resume(path: Path | None, ec: EvolveConfig, base: ModelConfig, seed: int) -
 
 def fitness_set(data: Dataset, base: ModelConfig, ec: EvolveConfig, seed: int
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first `fitness_samples` training samples, encoded once with the run's seed."""
-    x, y = data.x_train[: ec.fitness_samples], data.y_train[: ec.fitness_samples]
+    """The first `fitness_samples` training samples (0: all), encoded once with the run's seed."""
+    n = ec.fitness_samples or len(data.y_train)
+    x, y = data.x_train[:n], data.y_train[:n]
     return encode(x, base.encoding, base.timesteps, generator=make_generator(seed + 7)), y
 
 
@@ -308,13 +373,15 @@ def evolve(base: ModelConfig, ec: EvolveConfig, data: Dataset, seed: int,
         raise ConfigError(f"topology input {base.topology[0]} does not match {data.name!r} ({d} features)")
     path = Path(state_path) if state_path else None
     inputs, labels = fitness_set(data, base, ec, seed)
+    protos = (Prototypes.of(data.x_train[: len(labels)], labels)
+              if ec.init == "samples" else None)
     run = _resume(path, ec, base, seed)
     rng = np.random.default_rng(seed)
     initargs = (inputs, labels, base.to_dict(), ec.size_penalty)
     with _evaluator(ec.workers, initargs) as pool:
         if run is None:
             t0 = time.perf_counter()
-            population = [random_genome(rng, d, c, ec) for _ in range(ec.population)]
+            population = [random_genome(rng, d, c, ec, protos) for _ in range(ec.population)]
             scores = list(pool.map(_worker_fitness, population))
             run = EvolveRun(population, scores, 0, rng.bit_generator.state, seconds=time.perf_counter() - t0)
             run.history.append(_record(run))
@@ -325,7 +392,7 @@ def evolve(base: ModelConfig, ec: EvolveConfig, data: Dataset, seed: int,
                 log(f"resuming evolution at generation {run.generation}/{ec.generations} from {path}")
         while run.generation < ec.generations:
             t0 = time.perf_counter()
-            population = next_population(run, rng, ec)
+            population = next_population(run, rng, ec, protos)
             scores = list(pool.map(_worker_fitness, population))
             run = EvolveRun(population, scores, run.generation + 1, rng.bit_generator.state,
                             run.history, run.seconds + time.perf_counter() - t0)
