@@ -4,10 +4,9 @@ Every figure STEPS 0-2 read comes from the validation split carved from the trai
 (`spikeloom.measure.validation_split`); the test split is read only in STEP 3, to report.
 
 STEP 0  train + quantize the ANN; measure accuracy, energy and reliability.
-STEP 1  for each (timesteps, threshold) and each of `train_methods` (BPTT training, or
-        conversion of the STEP 0 ANN: `search.candidates`) - and, when the search starts from a
-        trained SNN (`search.start`), for that SNN as it is, first: obtain + quantize the SNN,
-        measure accuracy and
+STEP 1  for the starting SNN as it is, when there is one (`search.start`), then for each
+        (timesteps, threshold) and each of `train_methods` (BPTT training, or conversion of
+        the STEP 0 ANN: `search.candidates`): obtain + quantize the SNN, measure accuracy and
         energy; only when the SNN is not worse than the ANN in accuracy run the fault
         campaign; keep it in candidate_list1 when it is not worse in reliability.
         With levers (`SearchConfig.levers`), an accurate SNN also enters once per lever,
