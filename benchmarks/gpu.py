@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_throughput as tt  # noqa: E402
 from spikeloom.data.protocol import eval_batches  # noqa: E402
 from spikeloom.faults import CampaignConfig, run_campaign  # noqa: E402
-from spikeloom.faults.campaign import trial_seed  # noqa: E402
 from spikeloom.faults.injection import sample_trial_faults  # noqa: E402
+from spikeloom.faults.trial import trial_seed  # noqa: E402
 from spikeloom.quant import apply_quantized, quantize_model  # noqa: E402
 from spikeloom.snn import build_model  # noqa: E402
 from spikeloom.spec import ModelConfig  # noqa: E402

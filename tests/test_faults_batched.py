@@ -58,8 +58,8 @@ def test_batched_equals_reference_trial_by_trial(models, digits, name, fault, de
 def test_groups_and_sample_passes_do_not_change_results(models, digits, monkeypatch):
     """One trial per pass, several samples passes per chunk: the same accuracies."""
     from spikeloom.faults import batched as module
-    from spikeloom.faults.campaign import trial_seed
     from spikeloom.faults.injection import sample_trial_faults
+    from spikeloom.faults.trial import trial_seed
 
     ckpt = models["snn"]
     cc = CampaignConfig(bits=8)

@@ -156,7 +156,7 @@ def test_engines_by_name(digits):
 
 def test_pruned_synapses_are_never_hit(digits):
     from spikeloom.faults import CampaignConfig, trial_faults
-    from spikeloom.faults.campaign import structural_zeros
+    from spikeloom.faults.trial import structural_zeros
     from spikeloom.quant import quantize_model
 
     cfg = ModelConfig(topology=(64, 16, 10), timesteps=4)

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from spikeloom.cli.common import device_of, say, show_progress
+from spikeloom.cli.model_flags import model_config_from
 from spikeloom.errors import ConfigError
 from spikeloom.io import prepare_out_dir, write_summary
 
@@ -99,7 +100,6 @@ def run_method(args: argparse.Namespace) -> int:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
     from spikeloom.spec import TrainConfig  # noqa: PLC0415
@@ -152,7 +152,6 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 
 def _run_stdp(args: argparse.Namespace) -> int:
-    from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415
     from spikeloom.spec import TrainConfig  # noqa: PLC0415
@@ -191,7 +190,6 @@ def _run_stdp(args: argparse.Namespace) -> int:
 
 
 def _run_evolve(args: argparse.Namespace) -> int:
-    from spikeloom.cli.cmd_train import model_config_from  # noqa: PLC0415
     from spikeloom.data import load_dataset  # noqa: PLC0415
     from spikeloom.measure import evaluate  # noqa: PLC0415
     from spikeloom.snn.checkpoint import save_checkpoint  # noqa: PLC0415

@@ -14,11 +14,11 @@ from spikeloom.faults.campaign import (
     run_campaign,
     scopes_of,
     trial_faults,
-    trial_seed,
 )
 from spikeloom.faults.injection import FAULTS, LayerFaults, sample_layer_faults, sample_trial_faults
 from spikeloom.faults.reference import faulty_model
 from spikeloom.faults.stats import leveugle_sample_size, mean_std_ci95, t_for_confidence
+from spikeloom.faults.trial import trial_seed
 
 __all__ = [
     "DEFAULT_BERS", "FAULTS", "CampaignConfig", "CampaignResult", "LayerFaults", "ScopeResult",

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from spikeloom.faults.injection import sample_trial_faults
+from spikeloom.faults.trial import read_faults, structural_zeros, trial_seed
 from spikeloom.quant import QuantizedWeights
 from spikeloom.spec import ModelConfig
 
@@ -61,7 +62,6 @@ def engine_for(ctx: BlockContext):
 
 def run_block(ctx: BlockContext, block: list[Trial], engine: Any = None) -> list[TrialResult]:
     """Accuracies of the block's trials (an engine with `accuracies` evaluates them together)."""
-    from spikeloom.faults.campaign import read_faults, structural_zeros, trial_seed  # noqa: PLC0415
 
     engine = engine if engine is not None else engine_for(ctx)
     seeds = [trial_seed(ctx.campaign_seed, ber, k) for _, _, ber, k in block]

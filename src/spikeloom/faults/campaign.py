@@ -7,12 +7,10 @@ of the SNN of one topology see the same faults; `replay_trial` re-runs any recor
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
 import math
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,13 +29,12 @@ from spikeloom.faults.injection import (
     LayerFaults,
     check_fault,
     check_rate,
-    derive_seed,
-    sample_trial_faults,
 )
-from spikeloom.faults.mitigation import check_mitigation, keep_bits, mitigate
+from spikeloom.faults.mitigation import check_mitigation
 from spikeloom.faults.reference import ReferenceEngine
 from spikeloom.faults.stats import leveugle_sample_size, mean_std_ci95, t_for_confidence
 from spikeloom.faults.store import TrialStore
+from spikeloom.faults.trial import read_faults
 from spikeloom.quant import QuantizedWeights, apply_quantized, check_bits, quantize_model
 from spikeloom.snn.inference import predict
 from spikeloom.spec import ModelConfig, Spec
@@ -160,12 +157,6 @@ class CampaignResult:
         raise KeyError((scope, ber))
 
 
-def trial_seed(campaign_seed: int, ber: float, trial: int) -> int:
-    """Seed of trial `trial` at rate `ber` (independent of scope, engine and model kind)."""
-    (ber_bits,) = struct.unpack("<Q", struct.pack("<d", float(ber)))
-    return derive_seed(campaign_seed, ber_bits, trial)
-
-
 def fault_layers(cfg: ModelConfig, fault: str) -> tuple[int, ...]:
     """1-based layers a fault model can hit (neuron faults skip a non-spiking output layer)."""
     n = len(cfg.topology) - 1
@@ -240,15 +231,6 @@ def prepare_quantized(model: nn.Module, cc: CampaignConfig) -> tuple[QuantizedWe
                           f"{' --per-channel' if existing.per_channel else ''} or give the float model")
     qw = existing or quantize_model(model, cc.bits, cc.per_channel)
     return qw, (model if existing is not None else apply_quantized(model, qw)), existing is None
-
-
-def structural_zeros(faults: list[LayerFaults], masks: list[torch.Tensor] | None) -> list[LayerFaults]:
-    """Faults with the weights outside `masks` (bool [out, in] per layer; False = pruned, not
-    stored) kept at zero: a synapse that is not stored cannot be hit."""
-    if masks is None:
-        return faults
-    return [dataclasses.replace(f, q=f.q * masks[f.layer - 1].to(f.q.dtype)) if f.q is not None else f
-            for f in faults]
 
 
 def run_campaign(model: nn.Module, model_config: ModelConfig, x: torch.Tensor, y: torch.Tensor,
@@ -351,13 +333,3 @@ def trial_faults(qw: QuantizedWeights, model_config: ModelConfig, campaign_confi
     cc = campaign_config
     layers = dict(scopes_of(model_config, cc.replace(scope="both", layers=None)))[scope]
     return read_faults(qw, cc, ber, seed, layers)
-
-
-def read_faults(qw: QuantizedWeights, cc: CampaignConfig, ber: float, seed: int,
-                 layers: tuple[int, ...]) -> list[LayerFaults]:
-    """One trial's faults as the memory reads them: sampled, then through `cc.mitigation`."""
-    bits = qw.layer_bits or qw.bits
-    faults = sample_trial_faults(qw.q, bits, cc.fault, ber, seed, layers, cc.threshold_factor)
-    if cc.hit_bits is not None:
-        faults = keep_bits(faults, qw.q, bits, cc.hit_bits)
-    return mitigate(cc.mitigation, faults, qw.q, bits, cc.fault, ber, seed, layers, cc.protected_bits)
