@@ -93,14 +93,34 @@ def apply_move(st: _State, move: tuple[int, int, int], tabu: dict[tuple[int, int
         tabu[(q, b)] = it + 7 + rng.randrange(10)
 
 
+def weighted_overflow(st: _State) -> int:
+    """The tabu search's objective: each crossbar's overflow times its breakout weight."""
+    return sum(st.w[j] * st.over(j) for j in range(st.k))
+
+
+def record_progress(st: _State, best_plain: int, stall: int, best_d: int) -> tuple[int, int, bool]:
+    """After a move: (best plain overflow so far, moves since it last fell, breakout). Breakout:
+    20 moves without progress while no move lowers the weighted overflow (best_d >= 0) weigh
+    every overflowing crossbar up by one; the caller then recomputes `weighted_overflow`."""
+    plain = st.total()
+    if plain < best_plain:
+        return plain, 0, False
+    stall += 1
+    if best_d >= 0 and stall > 20:
+        for j in range(st.k):
+            if st.over(j) > 0:
+                st.w[j] += 1
+        return best_plain, 0, True
+    return best_plain, stall, False
+
+
 def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
             stop: Callable[[], bool] | None = None) -> bool:
     """Tabu search to overflow 0; True when reached."""
-    inst = st.inst
     src = st.src
     cap = st.cap_in
     tabu: dict[tuple[int, int], int] = {}
-    cur = sum(st.w[j] * st.over(j) for j in range(st.k))
+    cur = weighted_overflow(st)
     best_plain = st.total()
     stall = 0
     it = 0
@@ -150,18 +170,9 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
             return False
         apply_move(st, moves[rng.randrange(len(moves))], tabu, it, rng)
         cur += best_d
-        plain = st.total()
-        if plain < best_plain:
-            best_plain, stall = plain, 0
-        else:
-            stall += 1
-        if best_d >= 0 and stall > 20:  # breakout: weigh the overflowing crossbars up
-            for j in range(st.k):
-                if len(st.cnt[j]) > cap:
-                    st.w[j] += 1
-            cur = sum(st.w[j] * st.over(j) for j in range(st.k))
-            stall = 0
-    _ = inst
+        best_plain, stall, reweighted = record_progress(st, best_plain, stall, best_d)
+        if reweighted:
+            cur = weighted_overflow(st)
     return best_plain == 0
 
 

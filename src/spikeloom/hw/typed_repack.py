@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 from spikeloom.hw.heuristic import retype
 from spikeloom.hw.instance import Bin, Instance
-from spikeloom.hw.repack import _ov, _State, apply_move
+from spikeloom.hw.repack import _ov, _State, apply_move, record_progress, weighted_overflow
 
 
 class _Typed(_State):
@@ -53,7 +53,7 @@ def _search(st: _Typed, t_end: float, rng: random.Random, max_iters: int,
     """Tabu search to zero overflow (inputs and outputs); True when reached."""
     src, ci, co = st.src, st.cap_in, st.cap_out
     tabu: dict[tuple[int, int], int] = {}
-    cur = sum(st.w[j] * st.over(j) for j in range(st.k))
+    cur = weighted_overflow(st)
     best_plain = st.total()
     stall = it = 0
     while it < max_iters:
@@ -97,18 +97,8 @@ def _search(st: _Typed, t_end: float, rng: random.Random, max_iters: int,
         if not moves:
             return False
         apply_move(st, moves[rng.randrange(len(moves))], tabu, it, rng)
-        cur = sum(st.w[j] * st.over(j) for j in range(st.k))
-        plain = st.total()
-        if plain < best_plain:
-            best_plain, stall = plain, 0
-        else:
-            stall += 1
-        if best_d >= 0 and stall > 20:  # breakout: weigh the overflowing crossbars up
-            for j in range(st.k):
-                if st.over(j) > 0:
-                    st.w[j] += 1
-            cur = sum(st.w[j] * st.over(j) for j in range(st.k))
-            stall = 0
+        best_plain, stall, _ = record_progress(st, best_plain, stall, best_d)
+        cur = weighted_overflow(st)
     return best_plain == 0
 
 
