@@ -17,6 +17,7 @@ READOUTS = ("count", "membrane")
 ENCODINGS = ("rate", "latency", "direct")
 LR_SCHEDULES = ("constant", "cosine")
 WEIGHT_INITS = ("default", "rate")
+MITIGATIONS = ("none", "clamp", "msb-parity", "msb-ecc")  # reliability levers (`faults.mitigation`)
 
 
 class Spec:

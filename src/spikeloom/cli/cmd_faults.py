@@ -21,8 +21,8 @@ from spikeloom.cli.common import (
 )
 from spikeloom.cli.executor_flags import add_executor_arguments, executor_config
 from spikeloom.io import prepare_out_dir, write_summary
+from spikeloom.spec import MITIGATIONS
 
-MITIGATIONS = ("none", "clamp", "msb-parity", "msb-ecc")
 FAULT_CHOICES = ("bitflip", "stuck-at-0", "stuck-at-1", "dead", "saturated", "threshold")
 
 

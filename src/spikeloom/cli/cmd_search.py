@@ -21,6 +21,7 @@ from spikeloom.cli.common import (
     show_progress,
 )
 from spikeloom.cli.executor_flags import add_executor_arguments, executor_config
+from spikeloom.spec import MITIGATIONS
 
 if TYPE_CHECKING:  # annotations only: the CLI imports torch-heavy packages lazily
     from spikeloom.search.nas.stage import NasStage
@@ -51,7 +52,7 @@ def add_search_arguments(p: argparse.ArgumentParser, *, timesteps: list[int], tr
     p.add_argument("--scope", choices=("model", "layer", "both"), default=scope, help="fault scope")
     add_trials(p, trials)
     p.add_argument("--levers", nargs="+", default=[], metavar="LEVER",
-                   choices=("clamp", "msb-parity", "msb-ecc"),
+                   choices=MITIGATIONS[1:],
                    help="reliability levers an accurate SNN may add (clamp, msb-parity, msb-ecc): "
                         "each (SNN, lever) is a candidate, charged the lever's decode energy")
     add_protect_bits(p)

@@ -31,8 +31,8 @@ import torch
 from spikeloom.errors import ConfigError
 from spikeloom.faults.bits import bit_mask, flip_bits, from_code, stuck_at, to_code
 from spikeloom.faults.injection import WEIGHT_FAULTS, LayerFaults, _hits, derive_seed
+from spikeloom.spec import MITIGATIONS
 
-MITIGATIONS = ("none", "clamp", "msb-parity", "msb-ecc")
 CHECK_STREAM = 0x5EC0DE  # tag of the check-bit fault stream
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikeloom.spec import ModelConfig
-
 TARGET_RATE = 0.1  # spikes per neuron per step, fixed a priori (not tuned on any result)
 
 
@@ -55,10 +53,3 @@ def calibrate_rates(model: nn.Module, inputs: torch.Tensor, target_rate: float =
         factors.append(_scale_to_rate(fc, neuron, h, target_rate, steps, span))
         h = neuron(fc(h))
     return factors
-
-
-def initial_model(model: nn.Module, cfg: ModelConfig, weight_init: str, inputs: torch.Tensor) -> None:
-    """Apply `weight_init` ('default': leave PyTorch's; 'rate': `calibrate_rates` on
-    `inputs`, the SNN's encoded calibration batch) to a freshly built model."""
-    if weight_init == "rate" and cfg.arch == "snn":
-        calibrate_rates(model, inputs)

@@ -22,7 +22,7 @@ from spikeloom.snn.inference import resolve_device, spike_counts
 from spikeloom.snn.models import build_model, synaptic_state
 from spikeloom.spec import ModelConfig, TrainConfig
 from spikeloom.train.fault_aware import faulty_weights
-from spikeloom.train.init import initial_model
+from spikeloom.train.init import calibrate_rates
 
 CALIBRATION_SAMPLES = 256  # first training samples `--weight-init rate` measures rates on
 
@@ -120,10 +120,9 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
     model: nn.Module = build_model(cfg).to(device)
     if init_state is not None:
         load_synapses(model, init_state)
-    elif tcfg.weight_init != "default":
+    elif tcfg.weight_init == "rate" and cfg.arch == "snn":
         calibration = data.x_train[:CALIBRATION_SAMPLES].to(device)
-        initial_model(model, cfg, tcfg.weight_init,
-                      model_inputs(cfg, calibration, make_generator(tcfg.seed + 4, device)))
+        calibrate_rates(model, model_inputs(cfg, calibration, make_generator(tcfg.seed + 4, device)))
     optimizer = torch.optim.Adam(model.parameters(), lr=tcfg.lr)
     shuffle_gen = make_generator(tcfg.seed + 1)
     encode_gen = make_generator(tcfg.seed + 2, device)
