@@ -35,7 +35,7 @@ from spikeloom.measure import (
     validation_split,
 )
 from spikeloom.measure.levers import lever_cost
-from spikeloom.spec import ModelConfig, TrainConfig
+from spikeloom.spec import TRAIN_LOSSES, ModelConfig, TrainConfig
 from spikeloom.train import fit
 
 # factor, level, SNN model changes, ANN model changes (None: both as base), train changes, campaign changes
@@ -74,6 +74,8 @@ def main() -> None:
     p.add_argument("--ber", type=float, default=1e-2)
     p.add_argument("--bits", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loss", choices=TRAIN_LOSSES, default="readout",
+                   help="the SNNs' training loss (TrainConfig.loss; membrane for deep SNNs)")
     p.add_argument("--only", nargs="*", default=None, help="factors to run (default all), e.g. 'bits hit' levers")
     p.add_argument("--out", default="runs/reliability-ablation")
     args = p.parse_args()
@@ -91,6 +93,8 @@ def main() -> None:
     models: dict[str, tuple] = {}
 
     def model(cfg: ModelConfig, tcfg: TrainConfig):
+        if cfg.arch == "snn":
+            tcfg = tcfg.replace(loss=args.loss)
         key = json.dumps([cfg.to_dict(), tcfg.to_dict()], sort_keys=True)
         if key not in models:
             name = f"{cfg.arch}-{digest(key)}"
@@ -155,7 +159,7 @@ def main() -> None:
                 print(json.dumps(levers[-1]), flush=True)
     print(json.dumps({"benchmark": "reliability_ablation", "dataset": data.name, "topology": args.topology,
                       "ber": args.ber, "trials": args.trials, "samples": args.samples, "epochs": args.epochs,
-                      "train_subset": args.train_subset, "seed": args.seed, "rows": rows, "levers": levers,
+                      "train_subset": args.train_subset, "seed": args.seed, "snn_loss": args.loss, "rows": rows, "levers": levers,
                       "seconds": time.perf_counter() - started,
                       "machine": f"{platform.machine()} {platform.processor() or ''}".strip()}))
 

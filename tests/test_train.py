@@ -96,3 +96,34 @@ def test_rate_initialisation_makes_every_layer_fire_at_the_target():
     assert rates == pytest.approx([TARGET_RATE] * 4, abs=0.01)
     for fc, w, f in zip(model.fcs, default, factors):
         assert f > 0 and torch.allclose(fc.weight, w * f)
+
+
+def test_membrane_loss_reads_the_output_membrane_by_hand():
+    """`membrane_logits` = mean over T of the output layer's membrane, recomputed here with
+    the LIF recurrence written out (subtractive reset by theta after each spike)."""
+    from spikeloom.snn.models import build_model
+
+    cfg = ModelConfig(topology=(3, 2), timesteps=4, threshold=1.0, beta=0.5)
+    model = build_model(cfg)
+    with torch.no_grad():
+        model.fcs[0].weight.copy_(torch.tensor([[1.0, 0.5, 0.0], [0.0, 0.0, 0.25]]))
+    x = torch.tensor([[[1.0, 1.0, 1.0]], [[1.0, 0.0, 1.0]], [[0.0, 0.0, 0.0]], [[1.0, 1.0, 0.0]]])  # [T=4, B=1, 3]
+    # neuron 0: I = 1.5, 1.0, 0, 1.5 -> U = 1.5 (spike), 0.75 + 1 - 1 = 0.75, 0.375, 0.1875 + 1.5 = 1.6875
+    # neuron 1: I = .25, .25, 0, 0 -> U = 0.25, 0.375, 0.1875, 0.09375 (never spikes)
+    expected = torch.tensor([[(1.5 + 0.75 + 0.375 + 1.6875) / 4, (0.25 + 0.375 + 0.1875 + 0.09375) / 4]])
+    assert torch.allclose(model.membrane_logits(x), expected)
+    assert torch.equal(model(x), torch.tensor([[2.0, 0.0]]))  # the model itself still counts spikes
+
+
+def test_membrane_loss_trains_a_network_whose_output_is_silent(digits):
+    """A 4-layer SNN at theta 1.5 whose deep layers start silent: trained on spike counts it
+    stays at chance (no output spike, almost no gradient); trained on the output membrane
+    (`loss='membrane'`) it learns, and it is still a count-readout network."""
+    cfg = ModelConfig(topology=(64, 32, 32, 32, 10), timesteps=6, threshold=1.5)
+    counts = fit(cfg, TrainConfig(epochs=4, lr=5e-3), digits)
+    membrane = fit(cfg, TrainConfig(epochs=4, lr=5e-3, loss="membrane"), digits)
+    assert counts.test_accuracy < 0.2  # measured 0.100
+    assert membrane.test_accuracy > 0.6  # measured 0.725
+    assert membrane.checkpoint.model_config.readout == "count"
+    assert membrane.checkpoint.train_config.to_dict()["loss"] == "membrane"
+    assert "loss" not in counts.checkpoint.train_config.to_dict()  # old cache keys unchanged

@@ -17,6 +17,7 @@ READOUTS = ("count", "membrane")
 ENCODINGS = ("rate", "latency", "direct")
 LR_SCHEDULES = ("constant", "cosine")
 WEIGHT_INITS = ("default", "rate")
+TRAIN_LOSSES = ("readout", "membrane")
 MITIGATIONS = ("none", "clamp", "msb-parity", "msb-ecc")  # reliability levers (`faults.mitigation`)
 
 
@@ -141,6 +142,11 @@ class TrainConfig(Spec):
     (fine-tuning; `train.fit`'s `init_state`); None: PyTorch's default initialisation.
     weight_init: 'default' (PyTorch's) or 'rate' (each SNN layer scaled to fire at a fixed
     rate on a batch of training data first, `train.init`; for deep SNNs).
+    loss: 'readout' (cross-entropy on the model's logits: spike counts for count readout) or
+    'membrane' (SNNs with count readout: cross-entropy on the output layer's mean membrane
+    potential, as snnTorch's tutorials train; the model and its spike-count readout at
+    inference are unchanged, only the training signal is. A silent output layer still
+    gets gradient, which deep SNNs need).
     """
 
     dataset: str = "digits"
@@ -154,6 +160,7 @@ class TrainConfig(Spec):
     fault_aware_bits: int = 8
     init_sha256: str | None = None
     weight_init: str = "default"
+    loss: str = "readout"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_aware_ber < 0.5:
@@ -168,6 +175,7 @@ class TrainConfig(Spec):
             raise ConfigError(f"learning rate must be > 0, got {self.lr}")
         _choice("learning-rate schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("weight initialisation", self.weight_init, WEIGHT_INITS)
+        _choice("training loss", self.loss, TRAIN_LOSSES)
 
     def to_dict(self) -> dict[str, Any]:
         """Fault-aware and fine-tuning fields only when used: configs (and the caches keyed on
@@ -179,4 +187,6 @@ class TrainConfig(Spec):
             d.pop("init_sha256")
         if self.weight_init == "default":
             d.pop("weight_init")
+        if self.loss == "readout":
+            d.pop("loss")
         return d

@@ -12,6 +12,7 @@ from pathlib import Path
 from spikeloom.cli.common import add_data_dir, add_engine, add_out, add_quiet, add_val_fraction, say
 from spikeloom.errors import ConfigError, DataError
 from spikeloom.io import prepare_out_dir, write_summary
+from spikeloom.spec import TRAIN_LOSSES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, default=None, help="fault trials per BER and scope (default 20; quick 2)")
     p.add_argument("--samples", type=int, default=None,
                    help="test samples campaigns and energy read (default 2000; quick 120)")
+    p.add_argument("--loss", choices=TRAIN_LOSSES, default=None,
+                   help="the SNNs' training loss: membrane (default: the output layer's membrane, which "
+                        "the deep TOP3/TOP4 need) or readout (spike counts)")
     add_engine(p)
     p.add_argument("--seed", type=int, default=0, help="master seed: training, encoding, fault masks (default 0)")
     add_val_fraction(p)
@@ -39,7 +43,8 @@ def _plan(args: argparse.Namespace):
     from spikeloom.reproduce import full_plan, quick_plan  # noqa: PLC0415
 
     changes = {k: v for k, v in {"epochs": args.epochs, "train_subset": args.train_subset,
-                                 "trials": args.trials, "samples": args.samples}.items() if v is not None}
+                                 "trials": args.trials, "samples": args.samples,
+                                 "snn_loss": args.loss}.items() if v is not None}
     changes |= {"seed": args.seed, "val_fraction": args.val_fraction}
     if args.engine != "auto" or not args.quick:
         changes["engine"] = args.engine

@@ -19,7 +19,7 @@ from spikeloom.cli.common import (
 from spikeloom.cli.model_flags import add_model_arguments, model_config_from
 from spikeloom.cli.train_methods import add_method_arguments, run_method
 from spikeloom.io import prepare_out_dir, write_summary
-from spikeloom.spec import WEIGHT_INITS, TrainConfig
+from spikeloom.spec import TRAIN_LOSSES, WEIGHT_INITS, TrainConfig
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,6 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-init", choices=WEIGHT_INITS, default="default",
                    help="default: PyTorch's; rate: scale each SNN layer to fire 0.1 spikes per "
                         "neuron per step on 256 training samples first (deep SNNs that stay silent)")
+    p.add_argument("--loss", choices=TRAIN_LOSSES, default="readout",
+                   help="readout: cross-entropy on the readout (spike counts); membrane: on the output "
+                        "layer's mean membrane potential, the model unchanged (deep SNNs whose output "
+                        "layer falls silent)")
     p.add_argument("--fresh", action="store_true",
                    help="ignore a checkpoint already in --out (default: resume or reuse it)")
     add_seed(p)
@@ -55,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                        lr=args.lr, seed=args.seed, train_subset=args.train_subset,
                        lr_schedule=args.lr_schedule, fault_aware_ber=args.fault_aware_ber,
-                       fault_aware_bits=args.fault_aware_bits, weight_init=args.weight_init)
+                       fault_aware_bits=args.fault_aware_bits, weight_init=args.weight_init,
+                       loss=args.loss)
     data = load_dataset(args.dataset, args.data_dir)
     check_fits(cfg, data)
     out = prepare_out_dir(args.out)

@@ -29,7 +29,9 @@ class Plan(Spec):
     """What to run. topologies: name -> hidden and output sizes (the input is the dataset's);
     configs: name -> (T, theta); layer_configs: models that also get the layer-wise campaign
     at `layer_ber` (the paper's Fig. 4 shows C2 and the ANN); samples: test samples the
-    campaigns and energy read (None: all)."""
+    campaigns and energy read (None: all). snn_loss: the SNNs' training loss
+    (`TrainConfig.loss`): 'membrane' trains the count-readout SNNs on their output membrane,
+    without which TOP3/TOP4 stay at chance (benchmarks/deep_snn.py, chosen on validation)."""
 
     datasets: tuple[str, ...] = ("fashion-mnist",)
     topologies: tuple[tuple[str, tuple[int, ...]], ...] = tuple((k, v[1:]) for k, v in TOPOLOGIES.items())
@@ -37,6 +39,7 @@ class Plan(Spec):
     epochs: int = 10
     batch_size: int = 128
     lr: float = 2e-3
+    snn_loss: str = "membrane"
     train_subset: int | None = None
     trials: int = 20
     samples: int | None = 2000
@@ -79,7 +82,8 @@ def measure_model(plan: Plan, data: Any, selection: Any, top: str, hidden: tuple
     cfg = ModelConfig(arch="ann" if tq is None else "snn", topology=(data.input_size, *hidden),
                       **({} if tq is None else {"timesteps": tq[0], "threshold": tq[1]}))
     tcfg = TrainConfig(dataset=data.name, epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr,
-                       seed=plan.seed, train_subset=plan.train_subset)
+                       seed=plan.seed, train_subset=plan.train_subset,
+                       loss="readout" if tq is None else plan.snn_loss)
     key = {"model": cfg.to_dict(), "train": tcfg.to_dict(),
            "plan": plan.replace(datasets=(), topologies=(), configs=()).to_dict()}
     cached = where / "row.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spikeloom.snn.neuron import LIFParameters, leaky_integrate, lif_sequence
+from spikeloom.snn.neuron import LIFParameters, leaky_integrate, lif_reference, lif_sequence
 from spikeloom.spec import ModelConfig
 
 
@@ -87,6 +87,21 @@ class SpikingMLP(nn.Module):
         for fc, neuron in zip(self.fcs, self.lifs):
             h = neuron(fc(h))
         return readout(self.config, h)
+
+    def membrane_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """[T, B, D] -> [B, C]: the output layer's mean membrane potential over T (the same
+        network as `forward`, output spikes and resets included). A training signal that
+        exists even while the output layer is silent; with membrane readout it is `forward`.
+        The output layer (C neurons) runs the unfused reference, whose membrane is
+        differentiable."""
+        h = x
+        for fc, neuron in zip(self.fcs[:-1], self.lifs[:-1]):
+            h = neuron(fc(h))
+        out = self.lifs[-1]
+        current = self.fcs[-1](h)
+        if not isinstance(out, LIF):
+            return out(current).mean(0)
+        return lif_reference(current, out.parameters_now())[1].mean(0)
 
 
 class MLP(nn.Module):

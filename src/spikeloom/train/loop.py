@@ -19,7 +19,7 @@ from spikeloom.io import prepare_out_dir
 from spikeloom.measure.accuracy import evaluate
 from spikeloom.snn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from spikeloom.snn.inference import resolve_device, spike_counts
-from spikeloom.snn.models import build_model, synaptic_state
+from spikeloom.snn.models import SpikingMLP, build_model, synaptic_state
 from spikeloom.spec import ModelConfig, TrainConfig
 from spikeloom.train.fault_aware import faulty_weights
 from spikeloom.train.init import calibrate_rates
@@ -63,6 +63,14 @@ def learning_rate(tcfg: TrainConfig, epoch: int) -> float:
     if tcfg.lr_schedule == "cosine" and tcfg.epochs > 0:
         return tcfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / tcfg.epochs))
     return tcfg.lr
+
+
+def training_logits(model: nn.Module, tcfg: TrainConfig, x: torch.Tensor) -> torch.Tensor:
+    """The logits the loss reads: the model's own, or for `tcfg.loss == 'membrane'` an SNN's
+    output-layer mean membrane potential (`SpikingMLP.membrane_logits`)."""
+    if tcfg.loss == "membrane" and isinstance(model, SpikingMLP):
+        return model.membrane_logits(x)
+    return model(x)
 
 
 def check_fits(cfg: ModelConfig, data: Dataset) -> None:
@@ -168,7 +176,7 @@ def fit(cfg: ModelConfig, tcfg: TrainConfig, data: Dataset, checkpoint_path: str
             xb, yb = x_train[idx].to(device), y_train[idx].to(device)
             optimizer.zero_grad(set_to_none=True)
             with faulty_weights(model, tcfg.fault_aware_ber, tcfg.fault_aware_bits, fault_gen):
-                loss = loss_fn(model(model_inputs(cfg, xb, encode_gen)), yb)
+                loss = loss_fn(training_logits(model, tcfg, model_inputs(cfg, xb, encode_gen)), yb)
                 loss.backward()
             optimizer.step()
             total_loss += loss.detach().double() * len(idx)
