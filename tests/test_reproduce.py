@@ -49,6 +49,9 @@ def test_quick_numbers_match_an_independent_campaign(quick):
     res = run_campaign(ckpt.build(), ckpt.model_config, data.x_test[:120], data.y_test[:120], cc)
     assert res.clean_accuracy == row["test_accuracy_int8"]
     assert [r.accuracies for r in res.results] == [tuple(m["accuracies"]) for m in row["model_wise"][2:]]
+    # the SNNs train on their output membrane (Plan.snn_loss), the ANN on its logits
+    assert ckpt.train_config.loss == "membrane"
+    assert load_checkpoint(quick / "digits" / "Q1" / "ANN" / "model.pt").train_config.loss == "readout"
 
 
 def test_quick_resumes_without_redoing(quick):
