@@ -5,6 +5,13 @@ written as figures, a CSV and a table beside the paper's published figures."""
 
 from __future__ import annotations
 
-from spikeloom.reproduce.experiment import Plan, full_plan, quick_plan, run_plan
+from spikeloom.reproduce.experiment import (
+    PAPER_BUDGET,
+    Plan,
+    full_plan,
+    paper_plan,
+    quick_plan,
+    run_plan,
+)
 
-__all__ = ["Plan", "full_plan", "quick_plan", "run_plan"]
+__all__ = ["PAPER_BUDGET", "Plan", "full_plan", "paper_plan", "quick_plan", "run_plan"]

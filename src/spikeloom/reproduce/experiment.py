@@ -29,20 +29,22 @@ class Plan(Spec):
     """What to run. topologies: name -> hidden and output sizes (the input is the dataset's);
     configs: name -> (T, theta); layer_configs: models that also get the layer-wise campaign
     at `layer_ber` (the paper's Fig. 4 shows C2 and the ANN); samples: test samples the
-    campaigns and energy read (None: all). snn_loss: the SNNs' training loss
+    campaigns and energy read (None: all). The default budget (2 epochs on 20,000 training
+    images, 10 trials on 1,000 test images) is sized for a 2-core machine; PAPER_BUDGET is the
+    paper's (`paper_plan`, tens of hours there). snn_loss: the SNNs' training loss
     (`TrainConfig.loss`): 'membrane' trains the count-readout SNNs on their output membrane,
     without which TOP3/TOP4 stay at chance (benchmarks/deep_snn.py, chosen on validation)."""
 
     datasets: tuple[str, ...] = ("fashion-mnist",)
     topologies: tuple[tuple[str, tuple[int, ...]], ...] = tuple((k, v[1:]) for k, v in TOPOLOGIES.items())
     configs: tuple[tuple[str, tuple[int, float]], ...] = tuple(CONFIGS.items())
-    epochs: int = 10
+    epochs: int = 2
     batch_size: int = 128
     lr: float = 2e-3
     snn_loss: str = "membrane"
-    train_subset: int | None = None
-    trials: int = 20
-    samples: int | None = 2000
+    train_subset: int | None = 20_000
+    trials: int = 10
+    samples: int | None = 1000
     bers: tuple[float, ...] = BERS
     layer_ber: float = 1e-2
     layer_configs: tuple[str, ...] = ("C2", "ANN")
@@ -52,8 +54,18 @@ class Plan(Spec):
     val_fraction: float = 0.1
 
 
+# the paper's budget: 10 epochs on the whole training split, 20 trials on 2,000 test images
+PAPER_BUDGET: dict[str, Any] = {"epochs": 10, "train_subset": None, "trials": 20, "samples": 2000}
+
+
 def full_plan(datasets: tuple[str, ...], **changes: Any) -> Plan:
+    """All five topologies x C1..C4 + ANN on `datasets`, at the default budget."""
     return Plan(datasets=datasets).replace(**changes)
+
+
+def paper_plan(datasets: tuple[str, ...], **changes: Any) -> Plan:
+    """`full_plan` at the paper's budget (PAPER_BUDGET)."""
+    return full_plan(datasets, **{**PAPER_BUDGET, **changes})
 
 
 def quick_plan(**changes: Any) -> Plan:
