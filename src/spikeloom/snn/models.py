@@ -82,11 +82,15 @@ class SpikingMLP(nn.Module):
         neurons.append(LeakyReadout(cfg) if cfg.readout == "membrane" else LIF(sizes[-1], cfg))
         self.lifs = nn.ModuleList(neurons)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def output_current(self, x: torch.Tensor) -> torch.Tensor:
+        """[T, B, D] -> the output layer's input current [T, B, C]."""
         h = x
-        for fc, neuron in zip(self.fcs, self.lifs):
+        for fc, neuron in zip(self.fcs[:-1], self.lifs[:-1]):
             h = neuron(fc(h))
-        return readout(self.config, h)
+        return self.fcs[-1](h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return readout(self.config, self.lifs[-1](self.output_current(x)))
 
     def membrane_logits(self, x: torch.Tensor) -> torch.Tensor:
         """[T, B, D] -> [B, C]: the output layer's mean membrane potential over T (the same
@@ -94,11 +98,7 @@ class SpikingMLP(nn.Module):
         exists even while the output layer is silent; with membrane readout it is `forward`.
         The output layer (C neurons) runs the unfused reference, whose membrane is
         differentiable."""
-        h = x
-        for fc, neuron in zip(self.fcs[:-1], self.lifs[:-1]):
-            h = neuron(fc(h))
-        out = self.lifs[-1]
-        current = self.fcs[-1](h)
+        out, current = self.lifs[-1], self.output_current(x)
         if not isinstance(out, LIF):
             return out(current).mean(0)
         return lif_reference(current, out.parameters_now())[1].mean(0)
