@@ -68,6 +68,41 @@ def test_elimination_on_preset_b_reaches_the_counting_bound():
     assert rep.valid and rep.crossbars_used == 17
 
 
+def test_tabu_state_bitsets_follow_random_moves():
+    """The bitsets the tabu search counts with (repack._State: each crossbar's axons, each
+    neuron's crossbar axons without the sources only it brings) agree with axon sets
+    recomputed from scratch (Instance.axons) after 300 random relocations and swaps."""
+    import random
+
+    from spikeloom.hw.repack import _State
+
+    g = preset_network("D")
+    inst = Instance(g, parse_library("homogeneous:16x16"))
+    groups = [list(b.neurons) for b in construct(inst)]
+    st = _State(inst, groups, 10**6, 16)
+    rng = random.Random(0)
+
+    def bits(nodes) -> int:
+        return sum(1 << v for v in nodes)
+
+    for _ in range(300):
+        p = rng.randrange(inst.n)
+        b = rng.randrange(st.k)
+        a = st.where[p]
+        st.remove(p)
+        st.add(p, b)
+        if st.members[b] - {p} and rng.random() < 0.5:  # a swap: some q of b goes to a
+            q = rng.choice(sorted(st.members[b] - {p}))
+            st.remove(q)
+            st.add(q, a)
+        st.refresh()
+        for j in range(st.k):
+            assert st.mask[j] == bits(inst.axons(st.members[j]))
+        for q in range(inst.n):
+            others = [r for r in st.members[st.where[q]] if r != q]
+            assert st.rest[q] == bits(inst.axons(others))
+
+
 def test_elimination_leaves_mixed_libraries_alone():
     g = synthetic_network(9, 16, 4, seed=0)
     inst = Instance(g, parse_library("4x4,8x8"))

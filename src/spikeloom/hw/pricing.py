@@ -20,7 +20,9 @@ def greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
     (highest pi first). Neurons without inputs ride free. Stops with the columns built so far
     at `deadline` (time.perf_counter()): with wide fan-ins one column can take seconds."""
     ct = inst.types[t]
-    src = inst.src
+    src, tgt = inst.src, inst.tgt
+    # sources as bitsets: "all of r's inputs present" is one AND, a missing count one popcount
+    smask = [sum(1 << v for v in ss) for ss in src]
     ok = [pi[p] > 1e-9 and inst.fanin[p] <= ct.inputs for p in range(inst.n)]
     cand = [p for p in range(inst.n) if ok[p]]
     cand.sort(key=lambda p: -pi[p] / (inst.fanin[p] + 0.25))
@@ -33,9 +35,10 @@ def greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
         if inst.fanin[s0] == 0:
             continue
         group, ax = [s0], set(src[s0])
+        axm = smask[s0]
         inside = {s0}
         # neurons whose inputs are all present already (they join for free)
-        ready = {q for v in ax for q in inst.tgt[v] if ok[q] and q != s0 and all(u in ax for u in src[q])}
+        ready = {q for v in ax for q in tgt[v] if ok[q] and q != s0 and not smask[q] & ~axm}
         while len(group) < ct.outputs:
             room = ct.inputs - len(ax)
             if ready:  # best pi first
@@ -45,24 +48,23 @@ def greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
                 inside.add(q)
                 continue
             best_q, best_v = -1, 0.0
-            pool = {q for v in ax for q in inst.tgt[v] if ok[q] and q not in inside}
+            pool = {q for v in ax for q in tgt[v] if ok[q] and q not in inside}
+            more = len(group) + 1 < ct.outputs
             for q in pool:
                 if time.perf_counter() > deadline:
                     break
-                miss = [u for u in src[q] if u not in ax]
-                if len(miss) > room:
+                mq = smask[q] & ~axm  # q's missing inputs
+                n_miss = mq.bit_count()
+                if n_miss > room:
                     continue
-                missing = set(miss)
                 gain = pi[q]
-                if len(group) + 1 < ct.outputs:  # neurons completed by q's missing inputs
-                    extra = set()
-                    for u in miss:
-                        for r in inst.tgt[u]:
-                            if ok[r] and r != q and r not in inside and all(w in ax or w in missing for w in src[r]):
-                                extra.add(r)
+                if more and mq:  # neurons completed by q's missing inputs
+                    cover = axm | smask[q]
+                    extra = {r for u in src[q] if mq >> u & 1 for r in tgt[u]
+                             if ok[r] and r != q and r not in inside and not smask[r] & ~cover}
                     if extra:
                         gain += sum(sorted((pi[r] for r in extra), reverse=True)[: ct.outputs - len(group) - 1])
-                val = gain / (len(miss) + 0.25)
+                val = gain / (n_miss + 0.25)
                 if val > best_v:
                     best_q, best_v = q, val
             for q in cand:  # best unrelated neuron: first in ratio order that fits
@@ -77,9 +79,10 @@ def greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
             ready.discard(best_q)
             new = [u for u in src[best_q] if u not in ax]
             ax.update(new)
+            axm |= smask[best_q]
             for u in new:
-                for r in inst.tgt[u]:
-                    if ok[r] and r not in inside and all(w in ax for w in src[r]):
+                for r in tgt[u]:
+                    if ok[r] and r not in inside and not smask[r] & ~axm:
                         ready.add(r)
         for q in free:  # neurons without inputs fill the spare outputs
             if len(group) >= ct.outputs:

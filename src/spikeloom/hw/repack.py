@@ -29,12 +29,20 @@ class _State:
         self.members: list[set[int]] = [set(g) for g in groups]
         self.where = [0] * inst.n
         self.cnt: list[dict[int, int]] = [{} for _ in groups]
+        # bitsets over source nodes: each neuron's sources, each crossbar's axons, and each
+        # neuron's crossbar axons without the sources only it brings (`rest`, kept for the
+        # crossbars not in `dirty`): an axon count after a move is one OR and a popcount
+        self.smask = [sum(1 << v for v in ss) for ss in self.src]
+        self.mask = [0] * self.k
+        self.rest = [0] * inst.n
+        self.dirty: set[int] = set(range(self.k))
         for j, g in enumerate(groups):
             for p in g:
                 self.where[p] = j
                 c = self.cnt[j]
                 for v in self.src[p]:
                     c[v] = c.get(v, 0) + 1
+                self.mask[j] |= self.smask[p]
         self.w = [1] * self.k
 
     def over(self, j: int) -> int:
@@ -50,8 +58,10 @@ class _State:
         for v in self.src[p]:
             if c[v] == 1:
                 del c[v]
+                self.mask[j] &= ~(1 << v)
             else:
                 c[v] -= 1
+        self.dirty.add(j)
 
     def add(self, p: int, j: int) -> None:
         self.where[p] = j
@@ -59,6 +69,16 @@ class _State:
         c = self.cnt[j]
         for v in self.src[p]:
             c[v] = c.get(v, 0) + 1
+        self.mask[j] |= self.smask[p]
+        self.dirty.add(j)
+
+    def refresh(self) -> None:
+        """`rest` of the neurons on crossbars changed since the last call."""
+        for j in self.dirty:
+            c, m = self.cnt[j], self.mask[j]
+            for p in self.members[j]:
+                self.rest[p] = m & ~sum(1 << v for v in self.src[p] if c[v] == 1)
+        self.dirty.clear()
 
     def axons_after(self, j: int, out: tuple[int, ...], into: tuple[int, ...]) -> int:
         """Axon count of crossbar j after removing neuron sources `out` and adding `into`."""
@@ -134,34 +154,38 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
             return False
         bad = [j for j in range(st.k) if len(st.cnt[j]) > cap]
         best_d, moves = None, []
+        st.refresh()
+        rest, smask, mask, members, w = st.rest, st.smask, st.mask, st.members, st.w
+        ov = [_ov(len(c), cap) for c in st.cnt]  # overflow of each crossbar now
+        room = [len(m) < st.cap_out for m in members]
         for a in bad:
-            la = len(st.cnt[a])
-            wa = st.w[a]
-            for p in st.members[a]:
-                sp = src[p]
-                if not sp:
+            wa, ova = w[a], ov[a]
+            for p in members[a]:
+                if not src[p]:
                     continue
-                na = st.axons_after(a, sp, ())
-                da = wa * (_ov(na, cap) - _ov(la, cap))
+                rest_p, sm_p = rest[p], smask[p]
+                na = rest_p.bit_count()  # a's axons without p
+                da = wa * ((na - cap if na > cap else 0) - ova)
                 for b in range(st.k):
                     if b == a:
                         continue
-                    lb = len(st.cnt[b])
-                    wb = st.w[b]
-                    if len(st.members[b]) < st.cap_out:  # relocate p: a -> b
-                        nb = st.axons_after(b, (), sp)
-                        d = da + wb * (_ov(nb, cap) - _ov(lb, cap))
-                        if tabu.get((p, b), 0) < it or d + cur < best_plain:
+                    wb, ovb = w[b], ov[b]
+                    free_pb = tabu.get((p, b), 0) < it
+                    if room[b]:  # relocate p: a -> b
+                        nb = (mask[b] | sm_p).bit_count()
+                        d = da + wb * ((nb - cap if nb > cap else 0) - ovb)
+                        if free_pb or d + cur < best_plain:
                             if best_d is None or d < best_d:
                                 best_d, moves = d, [(p, b, -1)]
                             elif d == best_d:
                                 moves.append((p, b, -1))
-                    for q in st.members[b]:  # swap p (a) <-> q (b)
-                        sq = src[q]
-                        na2 = st.axons_after(a, sp, sq)
-                        nb2 = st.axons_after(b, sq, sp)
-                        d = wa * (_ov(na2, cap) - _ov(la, cap)) + wb * (_ov(nb2, cap) - _ov(lb, cap))
-                        if (tabu.get((p, b), 0) < it and tabu.get((q, a), 0) < it) or d + cur < best_plain:
+                    for q in members[b]:  # swap p (a) <-> q (b)
+                        na2 = (rest_p | smask[q]).bit_count()
+                        nb2 = (rest[q] | sm_p).bit_count()
+                        d = wa * ((na2 - cap if na2 > cap else 0) - ova) + wb * ((nb2 - cap if nb2 > cap else 0) - ovb)
+                        if best_d is not None and d > best_d:
+                            continue
+                        if (free_pb and tabu.get((q, a), 0) < it) or d + cur < best_plain:
                             if best_d is None or d < best_d:
                                 best_d, moves = d, [(p, b, q)]
                             elif d == best_d:
