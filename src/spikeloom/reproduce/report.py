@@ -170,7 +170,7 @@ def _dataset_figures(ds: str, rows: list[dict[str, Any]], plt: Any, save: Any) -
         _bars(ax, tops, models, lambda t, m, k=k: (_by(rows, t, m) or {"model_wise": [{}] * 9})["model_wise"][k]
               .get("reliability_pct", 0), "reliability (%)")
         ax.set_title(f"BER {bers[k]:g}")
-    axes[0][0].legend(fontsize=7)
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="upper right", ncol=len(models), fontsize=7)
     fig.suptitle(f"{ds}: model-wise reliability (Fig. 3)")
     save(fig, f"{ds}_fig3_model_wise.png")
     # Fig. 4: layer-wise reliability at the layer BER (C2 vs ANN)
