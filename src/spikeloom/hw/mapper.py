@@ -29,6 +29,7 @@ from spikeloom.hw.stages import (
     full_model_fits,
     hypergraph_start,
     lns_stage,
+    source_bound_stage,
 )
 
 METHODS = ("axon-sharing", "mcc", "hypergraph")
@@ -72,6 +73,8 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     notes: list[str] = []
     reports: list[StageReport] = []
     info: dict[str, float] = {}
+    if "area" in stages:
+        bounds["source_area"], _ = source_bound_stage(inst, budget, info)
     history: tuple[tuple[float, float], ...] = ()
 
     if method in ("mcc", "hypergraph"):
@@ -191,10 +194,11 @@ def _on_library(inst: Instance, incumbent: Incumbent) -> Incumbent:
 
 def _first_bound(bounds: dict[str, float], objective: str) -> Bound:
     """The best bound known before the search (bounds.py): counting, or for area the
-    conflict bound where it is higher."""
+    conflict or the source-cover bound (source_bound.py) where it is higher."""
     bound = Bound(bounds[objective], "counting")
     if objective == "area":
         bound.raise_to(bounds.get("conflict_area", 0.0), "conflict")
+        bound.raise_to(bounds.get("source_area", 0.0), "source-cover")
     return bound
 
 
