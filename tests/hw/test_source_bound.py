@@ -12,7 +12,7 @@ import pytest
 from spikeloom.hw import Graph, map_network, parse_library, synthetic_network
 from spikeloom.hw.bounds import area_bound, conflict_bound
 from spikeloom.hw.instance import Instance
-from spikeloom.hw.source_bound import heaviest_set, source_cover_bound
+from spikeloom.hw.source_bound import most_violated, source_blocks, source_cover_bound
 
 from .test_repack_colgen import SMALL
 
@@ -44,14 +44,28 @@ def _set_cover_lp(inst: Instance) -> float:
 @pytest.mark.parametrize("library", ["homogeneous:4x4", "4x4,8x8", "4x8,8x4"])
 def test_duals_are_lp_feasible_and_the_bound_below_the_lp(seed, opt, library):
     inst = Instance(synthetic_network(9, 16, 4, seed=seed, locality=0.3), parse_library(library))
-    lb, pi, info = source_cover_bound(inst)
-    assert info["source_uniform"] == 0
-    for t, s in _fitting_sets(inst):
-        assert sum(pi[p] for p in s) <= inst.types[t].cost * (1 + 1e-9)
-    assert info["source_raw"] == pytest.approx(sum(pi))
-    assert sum(pi) <= _set_cover_lp(inst) * (1 + 1e-9)
-    if library == "homogeneous:4x4":
-        assert lb <= 16 * opt
+    lp = _set_cover_lp(inst)
+    sets = list(_fitting_sets(inst))
+    raws = []
+    for block in (1, 2, 4, 8):
+        lb, pi, info = source_cover_bound(inst, blocks=(block,))
+        assert info["source_blocks_uniform"] == 0
+        for t, s in sets:
+            assert sum(pi[p] for p in s) <= inst.types[t].cost * (1 + 1e-9)
+        assert info["source_raw"] == pytest.approx(sum(pi))
+        assert sum(pi) <= lp * (1 + 1e-9)
+        raws.append(sum(pi))
+        if library == "homogeneous:4x4":
+            assert lb <= 16 * opt
+    assert source_cover_bound(inst)[2]["source_raw"] == pytest.approx(max(raws[0], raws[2], raws[3]))
+
+
+def test_blocks_partition_the_sources():
+    inst = Instance(synthetic_network(60, 150, 6, seed=3), parse_library("homogeneous:8x8"))
+    for size in (1, 3, 8):
+        blocks = source_blocks(inst, size)
+        flat = [v for b in blocks for v in b]
+        assert sorted(flat) == sorted(inst.sources_used) and all(1 <= len(b) <= size for b in blocks)
 
 
 def test_bound_proves_an_optimum_counting_and_conflict_miss():
@@ -73,14 +87,22 @@ def test_bound_proves_an_optimum_counting_and_conflict_miss():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_heaviest_set_matches_brute_force(seed):
+def test_most_violated_matches_brute_force(seed):
+    """max w(S) - price |own(S)| over the sets fitting (inputs, outputs), against enumeration."""
     rng = random.Random(seed)
     k = 9
     srcs = [frozenset(rng.sample(range(8), rng.randint(1, 4))) for _ in range(k)]
-    w = [rng.choice([0.0, rng.random()]) for _ in range(k)]
-    for inputs, outputs in ((4, 3), (5, 9), (8, 2)):
-        best = max(sum(w[i] for i in s) for r in range(k + 1) for s in itertools.combinations(range(k), r)
-                   if len(s) <= outputs and len(frozenset().union(*[srcs[i] for i in s])) <= inputs)
-        s, v, exact = heaviest_set(w, srcs, inputs, outputs)
-        assert exact and v == pytest.approx(best) and sum(w[i] for i in s) == pytest.approx(v)
-        assert len(s) <= outputs and len(frozenset().union(*[srcs[i] for i in s])) <= inputs
+    own = [frozenset(rng.sample(sorted(s), rng.randint(1, len(s)))) for s in srcs]
+    w = [rng.choice([0.0, 2 * rng.random()]) for _ in range(k)]
+
+    def union(sets, s):
+        return frozenset().union(*[sets[i] for i in s])
+
+    for inputs, outputs, price in ((4, 3, 0.5), (5, 9, 0.3), (8, 2, 1.0), (8, 9, 0.0)):
+        best = max(sum(w[i] for i in s) - price * len(union(own, s)) for r in range(k + 1)
+                   for s in itertools.combinations(range(k), r)
+                   if len(s) <= outputs and len(union(srcs, s)) <= inputs)
+        s, v, exact = most_violated(w, srcs, own, inputs, outputs, price)
+        assert exact and v == pytest.approx(best)
+        assert v == pytest.approx(sum(w[i] for i in s) - price * len(union(own, s)))
+        assert len(s) <= outputs and len(union(srcs, s)) <= inputs
