@@ -1,19 +1,17 @@
-"""The source-cover bound: a lower bound on area from one small covering LP per source,
-cheap at any network size (no pricing over the whole network).
+"""The source-cover bound: a lower bound on area from small covering LPs, one per block of
+sources, cheap at any network size (no pricing over the whole network).
 
-Every crossbar b of a mapping carries |U_b| <= A_b axons, so its cost C_b >= |U_b| C_b / A_b
-and area >= sum_v sum_{b : v in U_b} C_b / A_b. The crossbars with source v among their
-axons hold every target of v (a neuron sits on one crossbar and its sources are axons
-there), and each holds a subset of T_v = targets(v) that fits its size. So the inner sum is
-at least cover(v), the cheapest fractional cover of T_v by sets that fit some size t, a set
-costing C_t / A_t (counts relaxed): area >= sum_v cover(v).
+Every crossbar b carries |U_b| <= A_b axons, so C_b >= |U_b| C_b / A_b, and for any partition
+of the sources into blocks, area >= sum_B sum_b (C_b / A_b) |U_b & B|. The crossbars holding
+the targets T_B of a block's sources cover T_B, each piece fits its size, and the block's
+axons on b are exactly those its piece reads ("own" sources). So the inner sum is at least
+cover(B): the cheapest fractional cover of T_B by sets S fitting some size t, costing
+(C_t / A_t) |own(S)| (counts relaxed). Hence area >= sum_B cover(B).
 
-cover(v) is solved exactly as the dual of a small LP over the maximal sets of T_v per size
-(max sum w s.t. w(S) <= C_t / A_t for every S fitting size t); where T_v has too many
-maximal sets, w_p = min_t (C_t / A_t) / min(|T_v|, max N_t) instead (every set holds at most
-that many of T_v: a valid, weaker dual). The neuron duals pi_p = sum_{v in src(p)} w_{v,p}
-are feasible for the set-covering LP of colgen.py by construction (pi(S) <= |U_S| C_t / A_t
-<= C_t for S on size t), so the bound is the Farley bound at pi with alpha <= 1 proven
+cover(B) is solved by cutting planes on its dual (max sum w s.t. w(S) <= (C_t / A_t) |own(S)|
+for S fitting t), scaled to be feasible exactly. The neuron duals pi_p = sum_B w_{B,p} satisfy
+pi(S) <= (C_t / A_t) |U_S| <= C_t for every S fitting t: they are feasible for the
+set-covering LP of colgen.py, so the bound is the Farley bound at pi with alpha <= 1 proven
 without pricing, and pi is a valid stabilisation centre for column generation.
 """
 
