@@ -34,13 +34,15 @@ BLOCKS = (1, 4, 8)
 
 def most_violated(weights: list[float], srcs: list[frozenset[int]], own: list[frozenset[int]], inputs: int,
                   outputs: int, price: float, nodes: int = MAX_NODES,
-                  found: list[tuple[int, ...]] | None = None) -> tuple[tuple[int, ...], float, bool]:
+                  found: list[tuple[int, ...]] | None = None,
+                  deadline: float = math.inf) -> tuple[tuple[int, ...], float, bool]:
     """(S, excess, exact): the subset S of indices maximising the excess
     w(S) - price |union of own[i], i in S| among those with |S| <= outputs and
     |union of srcs[i], i in S| <= inputs (excess 0 for the empty set), by depth-first branch
     and bound: indices in order of falling weight, a branch cut once its weight plus the next
     (outputs left) weights, less the price of the own sources it already holds (that only
-    grows), cannot beat the best. Past `nodes` nodes: the best set found and exact False.
+    grows), cannot beat the best. Past `nodes` nodes or `deadline` (time.perf_counter()): the
+    best set found and exact False.
     Every set that improved on the best goes to `found` (more cuts per round)."""
     order = sorted((i for i in range(len(weights)) if weights[i] > 1e-12 and len(srcs[i]) <= inputs),
                    key=lambda i: -weights[i])
@@ -55,7 +57,7 @@ def most_violated(weights: list[float], srcs: list[frozenset[int]], own: list[fr
         paid = price * len(mine)
         for j in range(i0, len(order)):
             count += 1
-            if count > nodes:
+            if count > nodes or (count % 256 == 0 and time.perf_counter() > deadline):
                 return tuple(sorted(best_set)), best_val, False
             if value + sum(wv[j:j + left]) - paid <= best_val + 1e-12:
                 break  # weights fall along the order: nothing later beats the best
@@ -75,15 +77,17 @@ def most_violated(weights: list[float], srcs: list[frozenset[int]], own: list[fr
 
 
 def block_cover_dual(srcs: list[frozenset[int]], own: list[frozenset[int]],
-                     sizes: list[tuple[int, int, float]], rounds: int = MAX_ROUNDS) -> list[float]:
+                     sizes: list[tuple[int, int, float]], rounds: int = MAX_ROUNDS,
+                     deadline: float = math.inf) -> list[float]:
     """A feasible dual w of one block's cover LP: the block's targets (their source sets
     `srcs`, and `own` those in the block, never empty) covered by sets fitting a size
     (inputs, outputs, price = C_t / A_t), a set S costing price_t |own(S)|: max sum w s.t.
     w(S) <= price_t |own(S)| for every S fitting t, by cutting planes (GLOP; separation by
     `most_violated`). With d_t the proven maximum excess over size t (the sum of the heaviest
     `outputs` weights less price_t where a separation stopped early), w / max_t(1 + d_t /
-    price_t) is feasible (|own(S)| >= 1), so rounds running out only weaken it. Never below
-    the uniform dual w_i = sum_{v in own_i} min price / min(|T_v|, max N_t)."""
+    price_t) is feasible (|own(S)| >= 1), so rounds running out only weaken it; past
+    `deadline` the rounds and searches stop. Never below the uniform dual
+    w_i = sum_{v in own_i} min price / min(|T_v|, max N_t)."""
     from ortools.linear_solver import pywraplp
 
     k = len(srcs)
@@ -103,13 +107,15 @@ def block_cover_dual(srcs: list[frozenset[int]], own: list[frozenset[int]],
     solver.Maximize(solver.Sum(w))
     val = uniform
     for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
             return uniform
         val = [max(0.0, x.solution_value()) for x in w]
         added = False
         for a, o, price in sizes:
             cuts: list[tuple[int, ...]] = []
-            _, excess, _ = most_violated(val, srcs, own, a, o, price, found=cuts)
+            _, excess, _ = most_violated(val, srcs, own, a, o, price, found=cuts, deadline=deadline)
             if excess > 1e-9 * price:
                 for s in cuts[-CUTS:]:  # the most violated last
                     solver.Add(solver.Sum([w[i] for i in s]) <= price * len(frozenset().union(*[own[i] for i in s])))
@@ -118,7 +124,7 @@ def block_cover_dual(srcs: list[frozenset[int]], own: list[frozenset[int]],
             break
     scale = 1.0
     for a, o, price in sizes:
-        _, excess, exact = most_violated(val, srcs, own, a, o, price)
+        _, excess, exact = most_violated(val, srcs, own, a, o, price, deadline=deadline)
         if not exact:
             excess = max(excess, sum(sorted((val[i] for i in range(k) if len(srcs[i]) <= a), reverse=True)[:o]) - price)
         scale = max(scale, 1.0 + excess / price)
@@ -185,11 +191,11 @@ def source_cover_duals(inst: Instance, time_limit: float = 10.0, block: int = 1
         bset = frozenset(b)
         targets = sorted({p for v in b for p in inst.tgt[v]})
         own = [srcset[p] & bset for p in targets]
-        key = _shape(targets, srcset, own)
+        key = _shape(targets, srcset, own) if time.perf_counter() < t_end else None
         if key in seen:
             w = seen[key]
-        elif time.perf_counter() < t_end:
-            w = seen[key] = block_cover_dual([srcset[p] for p in targets], own, sizes)
+        elif key is not None:
+            w = seen[key] = block_cover_dual([srcset[p] for p in targets], own, sizes, deadline=t_end)
             solved += 1
         else:
             w = [sum(lo / min(len(inst.tgt[v]), n_max) for v in ow) for ow in own]
