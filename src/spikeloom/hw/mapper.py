@@ -126,7 +126,8 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
     else:
         if start_method == "auto":
             start_method = "best" if inst.n > COLGEN_MAX_NEURONS and hypergraph_available() else "construct"
-        bins = construct(area_inst, stages, seed) if start_method != "hypergraph" else None
+        bins = (construct(area_inst, stages, seed, budget.clock() + budget.run_seconds("construct"))
+                if start_method != "hypergraph" else None)
         if start_method != "construct":
             hg = hypergraph_start(area_inst, budget, seed, workers, info)
             info["hypergraph_area"] = area_inst.metrics(hg)["area"]
