@@ -106,3 +106,18 @@ def test_most_violated_matches_brute_force(seed):
         assert exact and v == pytest.approx(best)
         assert v == pytest.approx(sum(w[i] for i in s) - price * len(union(own, s)))
         assert len(s) <= outputs and len(union(srcs, s)) <= inputs
+
+
+@pytest.mark.parametrize(("seed", "opt"), SMALL[8:])
+def test_colgen_from_the_source_cover_centre_stays_valid(seed, opt):
+    """Column generation started at the source-cover duals (`center=`) begins at their sum
+    and never ends above the enumerated optimum."""
+    from spikeloom.hw.colgen import colgen_area_bound
+    from spikeloom.hw.heuristic import construct
+
+    inst = Instance(synthetic_network(9, 16, 4, seed=seed, locality=0.3), parse_library("homogeneous:4x4"))
+    _, pi, _ = source_cover_bound(inst)
+    seen: list[float] = []
+    lb, info, _ = colgen_area_bound(inst, construct(inst), time_limit=3, workers=1, center=pi, on_bound=seen.append)
+    assert sum(pi) - 1e-9 <= info["raw_bound"] and lb <= 16 * opt
+    assert all(b <= 16 * opt for b in seen)

@@ -55,7 +55,6 @@ class Run:
     global_start: bool = False  # the start mapping was optimised for global routes already
     status: str = "FEASIBLE"
     say: Callable[[str], None] = lambda _msg: None
-    center: list[float] | None = None  # duals proven feasible for the set-covering LP (source_bound.py)
 
     @property
     def objective(self) -> str:
