@@ -138,24 +138,29 @@ def test_lns_stage_alone_never_worsens_and_keeps_the_area_cap():
 
 def test_summary_names_its_bound_source():
     """seed 9: counting says 3 crossbars, the optimum is 4; the written summary names the
-    bound that proves it."""
+    bound that proves it (the source-cover bound does: 52 cells, rounded up to 64)."""
     g = synthetic_network(9, 16, 4, seed=9, locality=0.3)
     lib = parse_library("homogeneous:4x4")
     res = map_network(g, lib, time_limit=10, workers=1)
     s = res.summary_dict()
     assert (s["area"], s["lower_bound"], s["status"]) == (64, 64, "OPTIMAL")
-    assert s["lower_bound_source"] in ("colgen", "cp-sat") and s["stages"][0]["lower_bound_source"] == s[
+    assert s["lower_bound_source"] == "source-cover" and s["stages"][0]["lower_bound_source"] == s[
         "lower_bound_source"]
+    assert s["lower_bounds"]["source_raw"] == pytest.approx(52.0)
     assert s["lower_bounds"]["area"] == 48  # counting
     assert s["gap_meaning"].endswith("so it is proven optimal.") and "area is 64 " in s["gap_meaning"]
     assert check_mapping(g, lib, res.mapping_dict()).valid
+    # 40 nodes on 8x8: counting and conflict say 5 crossbars, the source cover 7, below
+    # what MCC (12) and a 0.2 s search without column generation or full model (8) reach
+    g = synthetic_network(40, 90, 6, seed=0)
+    lib = parse_library("homogeneous:8x8")
     mcc = map_network(g, lib, method="mcc", time_limit=1).summary_dict()
-    assert mcc["lower_bound_source"] == "counting"
+    assert mcc["lower_bound_source"] == "source-cover" and mcc["lower_bound"] == 7 * 64
+    assert mcc["lower_bounds"]["area"] == mcc["lower_bounds"]["conflict_area"] == 5 * 64
     assert mcc["gap"] > 0 and mcc["gap_meaning"].endswith("so the mapping is loose.")
-    # no column generation, no full model: the counting bound (48) stays below every mapping (64+)
     short = map_network(g, lib, time_limit=0.2, workers=1, use_colgen=False, full_model=False)
-    assert short.gap > 0 and short.lower_bound_source == "counting"
-    assert "likely the loose side" in short.gap_meaning()
+    assert short.gap > 0 and short.lower_bound_source == "source-cover"
+    assert "may be the loose side" in short.gap_meaning()
 
 
 def test_packets_from_a_global_routes_mapping_never_get_worse():

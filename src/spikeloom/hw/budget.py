@@ -30,6 +30,9 @@ class Shares(Spec):
     dive: float = 0.5  # price-and-dive, 1 process, homogeneous library
     lns: float = 0.3  # LNS when the full CP-SAT model follows (without it the LNS gets the whole stage)
     packets_warm: float = 1 / 3  # packets stage: of the LNS time, spent on global routes first
+    source: float = 0.05  # of the run's time: the source-cover bound (at most source_max_s; 3-5 s on 2,420-4,498 neurons)
+    source_max_s: float = 15.0
+    construct: float = 0.15  # of the run's time: constructive tries after the first (presets: all 8 in < 1 s)
     hypergraph: float = 0.06  # of the run's time: hypergraph partitioner start (at most hypergraph_max_s)
     hypergraph_max_s: float = 20.0
     stall_s: float = 8.0  # s without improvement after which the elimination child dives instead (D)

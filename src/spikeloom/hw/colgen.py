@@ -28,7 +28,8 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
                       greedy_streak: int = 4,
                       target: float | Callable[[], float] | None = None,
                       on_bound: Callable[[float], None] | None = None,
-                      on_columns: Callable[[list[Column]], None] | None = None
+                      on_columns: Callable[[list[Column]], None] | None = None,
+                      center: list[float] | None = None
                       ) -> tuple[float, dict[str, float], list[Column]]:
     """(valid lower bound on area, info, generated columns). Bound 0 when GLOP is missing.
 
@@ -47,7 +48,10 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     another process is still improving); `on_bound` sees every improved (rounded) bound,
     `on_columns` the columns once phase 1 is over. The start mapping's columns are kept
     out of the master (at a near-optimal start the master stays degenerate at the start's
-    value: preset A stuck at 17.0 for 25 s) and only returned with the others."""
+    value: preset A stuck at 17.0 for 25 s) and only returned with the others. `center`:
+    duals already proven feasible for the LP (pi(S) <= C_t for every S fitting size t, such
+    as the source-cover duals of source_bound.py): the bound starts at their sum and both
+    phases smooth towards them from the first iteration."""
     t_end = time.perf_counter() + time_limit
     types = inst.types
     g = reduce(math.gcd, (t.cost for t in types))
@@ -83,11 +87,10 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
                     n_added += master.add(t, col)
         return n_added
 
-    best_lb = 0.0
+    best_lb = sum(center) if center is not None else 0.0  # Farley with alpha <= 1: the caller's proof
     lp_value = math.inf
     iters = exact_calls = 0
-    sep: list[float] | None = None  # phase 1 pricing point
-    center: list[float] | None = None  # phase 2: duals of the best bound
+    sep: list[float] | None = center  # phase 1 pricing point
     a = smooth
     phase = 2 if enumerable else 1
     proven_lp = False

@@ -8,7 +8,9 @@ spare outputs. The result seeds the LNS and is the CP-SAT hint.
 
 from __future__ import annotations
 
+import math
 import random
+import time
 
 from spikeloom.hw.instance import Bin, Instance
 
@@ -111,10 +113,13 @@ def retype(inst: Instance, bins: list[Bin]) -> list[Bin]:
     return out
 
 
-def best_construct(inst: Instance, tries: int, seed: int, score) -> list[Bin] | None:
-    """The best of `tries` randomised constructions under `score` (a key function)."""
+def best_construct(inst: Instance, tries: int, seed: int, score, deadline: float = math.inf) -> list[Bin] | None:
+    """The best of `tries` randomised constructions under `score` (a key function); no
+    further try starts after `deadline` (time.perf_counter(); the first always runs)."""
     best = None
     for k in range(max(1, tries)):
+        if k and time.perf_counter() > deadline:
+            break
         sol = construct(inst, seed=seed * 1000 + k, local_bonus=bool(k % 2))
         if sol is not None and (best is None or score(sol) < score(best)):
             best = sol

@@ -29,6 +29,7 @@ from spikeloom.hw.stages import (
     full_model_fits,
     hypergraph_start,
     lns_stage,
+    source_bound_stage,
 )
 
 METHODS = ("axon-sharing", "mcc", "hypergraph")
@@ -72,6 +73,8 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     notes: list[str] = []
     reports: list[StageReport] = []
     info: dict[str, float] = {}
+    if "area" in stages:
+        bounds["source_area"], _ = source_bound_stage(inst, budget, info)
     history: tuple[tuple[float, float], ...] = ()
 
     if method in ("mcc", "hypergraph"):
@@ -81,7 +84,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                 raise InfeasibleError("the MCC baseline cannot fit the network into the available crossbar "
                                       "counts; raise the counts or use --method axon-sharing")
         else:
-            bins, hg_info = hypergraph_mapping(inst, time_limit, seed, workers)
+            bins, hg_info = hypergraph_mapping(inst, max(budget.shares.min_step_s, budget.left()), seed, workers)
             info.update(hg_info)
         m = inst.metrics(bins)
         for st in stages:
@@ -121,7 +124,8 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
     else:
         if start_method == "auto":
             start_method = "best" if inst.n > COLGEN_MAX_NEURONS and hypergraph_available() else "construct"
-        bins = construct(area_inst, stages, seed) if start_method != "hypergraph" else None
+        bins = (construct(area_inst, stages, seed, budget.clock() + budget.run_seconds("construct"))
+                if start_method != "hypergraph" else None)
         if start_method != "construct":
             hg = hypergraph_start(area_inst, budget, seed, workers, info)
             info["hypergraph_area"] = area_inst.metrics(hg)["area"]
@@ -191,10 +195,11 @@ def _on_library(inst: Instance, incumbent: Incumbent) -> Incumbent:
 
 def _first_bound(bounds: dict[str, float], objective: str) -> Bound:
     """The best bound known before the search (bounds.py): counting, or for area the
-    conflict bound where it is higher."""
+    conflict or the source-cover bound (source_bound.py) where it is higher."""
     bound = Bound(bounds[objective], "counting")
     if objective == "area":
         bound.raise_to(bounds.get("conflict_area", 0.0), "conflict")
+        bound.raise_to(bounds.get("source_area", 0.0), "source-cover")
     return bound
 
 

@@ -165,9 +165,10 @@ def dominance(inst: Instance, cand: list[int], pi: list[float]) -> list[tuple[in
         if above:
             pairs.append((p, above[-1]))
     srcset = {p: frozenset(inst.src[p]) for p in others}
-    for p in others:
-        for q in others:
-            if q != p and key[q] > key[p] and srcset[q] <= srcset[p]:
+    for p in others:  # a dominating q shares p's sources: look among their targets only
+        near = {q for v in inst.src[p] for q in inst.tgt[v]}
+        for q in sorted(near):
+            if q != p and q in srcset and key[q] > key[p] and srcset[q] <= srcset[p]:
                 pairs.append((p, q))
     return pairs
 

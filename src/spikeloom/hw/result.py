@@ -68,7 +68,7 @@ class MappingResult:
 
     @property
     def lower_bound_source(self) -> str:
-        """Where `lower_bound` (the first stage's) comes from: counting, colgen, lagrangian, cp-sat."""
+        """Where `lower_bound` (the first stage's) comes from: incumbent.BOUND_SOURCES."""
         return self.stages[0].bound_source if self.stages else "counting"
 
     def gap_meaning(self) -> str:
@@ -85,6 +85,9 @@ class MappingResult:
         if src in ("counting", "conflict"):
             return head + (f"; the {src} bound ignores how few neurons can share a crossbar's inputs, "
                            "so the bound is likely the loose side.")
+        if src == "source-cover":
+            return head + ("; the source-cover bound prices each source's crossbars on its own, not how "
+                           "the crossbars' inputs are shared between sources, so the bound may be the loose side.")
         if lp is not None and self.lower_bounds.get("colgen_lp_proven"):
             return head + (f"; the LP relaxation is solved ({lp:g}), so no LP bound can prove more: "
                            "the mapping or the LP's integrality gap is the loose side.")

@@ -22,6 +22,7 @@ from spikeloom.hw.master import Column
 from spikeloom.hw.model import SlotModel
 from spikeloom.hw.repack import BackgroundSearch, background_elimination, eliminate
 from spikeloom.hw.result import StageReport
+from spikeloom.hw.source_bound import source_cover_bound
 from spikeloom.hw.typed_repack import eliminate_typed
 
 MAX_FULL_MODEL_CELLS = 120_000  # neuron-slot pairs above which the full CP-SAT model is skipped
@@ -75,11 +76,22 @@ class Run:
         return StageReport(self.objective, value, lb, gap(value, lb), status, self.bound.source)
 
 
-def construct(inst: Instance, objectives: tuple[str, ...], seed: int) -> list[Bin] | None:
+def construct(inst: Instance, objectives: tuple[str, ...], seed: int, deadline: float = math.inf) -> list[Bin] | None:
     """Constructive heuristic (heuristic.py): the best of 8 seeded tries (4 above 1,000
-    neurons) under the lexicographic objectives."""
+    neurons) under the lexicographic objectives; no try starts after `deadline` but the first
+    (one try on 20,000 neurons: 85 s)."""
     tries = 8 if inst.n <= 1000 else 4
-    return best_construct(inst, tries, seed, lambda s: score(inst, s, objectives))
+    return best_construct(inst, tries, seed, lambda s: score(inst, s, objectives), deadline)
+
+
+def source_bound_stage(inst: Instance, budget: Budget, info: dict[str, float]) -> tuple[int, list[float]]:
+    """The source-cover area bound (source_bound.py) for `shares.source` of the run's time (at
+    most `source_max_s`; sources left when it runs out take the uniform dual) and its duals,
+    which are feasible for the set-covering LP (a stabilisation centre for column generation)."""
+    lb, pi, sb_info = source_cover_bound(inst, budget.run_seconds("source", cap=budget.shares.source_max_s))
+    info.update(sb_info)
+    info["source_bound"] = lb
+    return lb, pi
 
 
 def hypergraph_start(inst: Instance, budget: Budget, seed: int, workers: int, info: dict[str, float]) -> list[Bin]:
