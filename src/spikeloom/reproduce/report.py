@@ -184,7 +184,7 @@ def _dataset_figures(ds: str, rows: list[dict[str, Any]], plt: Any, save: Any) -
                 s["reliability_pct"] for s in _by(rows, t, m)["layer_wise"]
                 if s["scope"] == layer.replace("L", "layer:")), "reliability (%)")
             ax.set_title(t)
-            ax.legend(fontsize=7)
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="upper right", ncol=2, fontsize=7)
         fig.suptitle(f"{ds}: layer-wise reliability at BER "
                      f"{_by(rows, lw[0], 'ANN')['layer_wise'][0]['ber']:g} (Fig. 4)")
         save(fig, f"{ds}_fig4_layer_wise.png")
