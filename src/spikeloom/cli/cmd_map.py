@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from spikeloom.cli.common import add_data_dir, add_out, add_quiet, add_seed, say
-from spikeloom.errors import ConfigError
+from spikeloom.errors import ConfigError, SpikeloomError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,14 +99,20 @@ def run(args: argparse.Namespace) -> int:
         nodes = set(graph.nodes)  # neurons the pruning policy left out need no weight
         graph = graph.with_weights({k: v for k, v in _profile(args).items() if k in nodes})
         profile_src = f"recorded on {args.profile_samples} training samples"
+    existed = Path(args.out).exists()
     out = prepare_out_dir(args.out)
     say(args, f"mapping {graph.name}: {len(graph.nodes)} neurons, {len(graph.edges)} synapses, "
               f"max fan-in {graph.max_fan_in} onto {library.name} ({args.method}, {args.objective})")
-    result = map_network(graph, library, objective=args.objective, method=args.method,
-                         time_limit=args.time_limit, workers=args.threads, seed=args.seed, start_method=args.start,
-                         deterministic_time=args.deterministic_time,
-                         external_inputs=args.external_inputs,
-                         log=None if args.quiet else (lambda m: print(f"  {m}")))
+    try:
+        result = map_network(graph, library, objective=args.objective, method=args.method,
+                             time_limit=args.time_limit, workers=args.threads, seed=args.seed,
+                             start_method=args.start, deterministic_time=args.deterministic_time,
+                             external_inputs=args.external_inputs,
+                             log=None if args.quiet else (lambda m: print(f"  {m}")))
+    except SpikeloomError:
+        if not existed and not any(out.iterdir()):
+            out.rmdir()  # a refused network leaves no trace, not even an empty --out
+        raise
     mapping = result.mapping_dict()
     # re-validate exactly what is written, independently of the solver
     report = check_mapping(graph, library, mapping, external=result.external_inputs)
