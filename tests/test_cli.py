@@ -31,6 +31,7 @@ def test_train_and_eval_write_summaries(tmp_path, capsys):
     (["eval", "--model", "/nonexistent/model.pt"], "not found"),
     (["train", "--dataset", "nope"], "unknown dataset"),
     (["train", "--beta", "1.5"], "beta must be in [0, 1]"),
+    (["train", "--arch", "ann", "--loss", "membrane"], "an ANN trains on its logits"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, needle):
     if argv[0] == "train":

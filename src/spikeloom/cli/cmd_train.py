@@ -18,6 +18,7 @@ from spikeloom.cli.common import (
 )
 from spikeloom.cli.model_flags import add_model_arguments, model_config_from
 from spikeloom.cli.train_methods import add_method_arguments, run_method
+from spikeloom.errors import ConfigError
 from spikeloom.io import prepare_out_dir, write_summary
 from spikeloom.spec import TRAIN_LOSSES, WEIGHT_INITS, TrainConfig
 
@@ -56,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
         return run_method(args)
     device = device_of(args)
     cfg = model_config_from(args)
+    if cfg.arch == "ann" and args.loss != "readout":
+        raise ConfigError(f"--loss {args.loss} trains an SNN's output membrane; an ANN trains on its "
+                          "logits: drop --loss or use --arch snn")
     tcfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                        lr=args.lr, seed=args.seed, train_subset=args.train_subset,
                        lr_schedule=args.lr_schedule, fault_aware_ber=args.fault_aware_ber,
