@@ -91,6 +91,12 @@ class Instance:
         """Node indices that drive at least one placed neuron."""
         return [v for v, t in enumerate(self.tgt) if t]
 
+    @cached_property
+    def src_masks(self) -> list[int]:
+        """Each placed neuron's sources as a bitset over node indices (bit v: node v drives it):
+        axon counts of a neuron set are one OR and a popcount (repack, pricing)."""
+        return [sum(1 << v for v in ss) for ss in self.src]
+
     def axons(self, neurons: tuple[int, ...] | list[int]) -> set[int]:
         out: set[int] = set()
         for p in neurons:

@@ -21,8 +21,7 @@ def greedy_columns(inst: Instance, t: int, pi: list[float], seeds: int,
     at `deadline` (time.perf_counter()): with wide fan-ins one column can take seconds."""
     ct = inst.types[t]
     src, tgt = inst.src, inst.tgt
-    # sources as bitsets: "all of r's inputs present" is one AND, a missing count one popcount
-    smask = [sum(1 << v for v in ss) for ss in src]
+    smask = inst.src_masks  # "all of r's inputs present" is one AND, a missing count one popcount
     ok = [pi[p] > 1e-9 and inst.fanin[p] <= ct.inputs for p in range(inst.n)]
     cand = [p for p in range(inst.n) if ok[p]]
     cand.sort(key=lambda p: -pi[p] / (inst.fanin[p] + 0.25))

@@ -32,7 +32,7 @@ class _State:
         # bitsets over source nodes: each neuron's sources, each crossbar's axons, and each
         # neuron's crossbar axons without the sources only it brings (`rest`, kept for the
         # crossbars not in `dirty`): an axon count after a move is one OR and a popcount
-        self.smask = [sum(1 << v for v in ss) for ss in self.src]
+        self.smask = inst.src_masks
         self.mask = [0] * self.k
         self.rest = [0] * inst.n
         self.dirty: set[int] = set(range(self.k))
