@@ -74,7 +74,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     reports: list[StageReport] = []
     info: dict[str, float] = {}
     if "area" in stages:
-        bounds["source_area"], _ = source_bound_stage(inst, budget, info)
+        bounds["source_area"] = source_bound_stage(inst, budget, info)
     history: tuple[tuple[float, float], ...] = ()
 
     if method in ("mcc", "hypergraph"):

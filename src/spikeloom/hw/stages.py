@@ -84,14 +84,13 @@ def construct(inst: Instance, objectives: tuple[str, ...], seed: int, deadline: 
     return best_construct(inst, tries, seed, lambda s: score(inst, s, objectives), deadline)
 
 
-def source_bound_stage(inst: Instance, budget: Budget, info: dict[str, float]) -> tuple[int, list[float]]:
+def source_bound_stage(inst: Instance, budget: Budget, info: dict[str, float]) -> int:
     """The source-cover area bound (source_bound.py) for `shares.source` of the run's time (at
-    most `source_max_s`; sources left when it runs out take the uniform dual) and its duals,
-    which are feasible for the set-covering LP (a stabilisation centre for column generation)."""
-    lb, pi, sb_info = source_cover_bound(inst, budget.run_seconds("source", cap=budget.shares.source_max_s))
+    most `source_max_s`; sources left when it runs out take the uniform dual)."""
+    lb, _pi, sb_info = source_cover_bound(inst, budget.run_seconds("source", cap=budget.shares.source_max_s))
     info.update(sb_info)
     info["source_bound"] = lb
-    return lb, pi
+    return lb
 
 
 def hypergraph_start(inst: Instance, budget: Budget, seed: int, workers: int, info: dict[str, float]) -> list[Bin]:
