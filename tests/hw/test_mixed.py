@@ -9,11 +9,13 @@ import random
 import pytest
 
 from spikeloom.hw import check_mapping, map_network, parse_library, synthetic_network
+from spikeloom.hw.anneal import anneal_area, applies, cost_table
 from spikeloom.hw.colgen import colgen_area_bound
 from spikeloom.hw.crossbars import PAPER_SIZES, CrossbarLibrary, crossbar_type, split_dominated
 from spikeloom.hw.graph import Graph
 from spikeloom.hw.heuristic import construct, merge
 from spikeloom.hw.instance import Bin, Instance
+from spikeloom.hw.master import Master, exchanges
 from spikeloom.hw.pricing import enum_pricing
 from spikeloom.hw.typed_repack import eliminate_typed
 
@@ -103,3 +105,56 @@ def test_merge_joins_crossbars_that_share_axons_at_no_more_area():
                     parse_library("table2"), external_inputs=True)
     two = [Bin(by_name["4x4"], (0,)), Bin(by_name["4x4"], (1,))]
     assert merge(lone, two) == two
+
+
+def _all_columns(inst: Instance) -> list[tuple[int, tuple[int, ...]]]:
+    return [(t, s) for t, ct in enumerate(inst.types) for k in range(1, ct.outputs + 1)
+            for s in itertools.combinations(range(inst.n), k) if inst.fits(t, s)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exchanges_are_the_subset_pairs_and_keep_the_lp_value(seed):
+    g = synthetic_network(9, 16, 4, seed=seed, locality=0.5)
+    inst = Instance(g, parse_library(X4))
+    pairs = set(exchanges(inst))
+    # the pairs' transitive closure is exactly "src(q) a subset of src(p)", q != p
+    closure = set(pairs)
+    while True:
+        more = {(a, d) for a, b in closure for c, d in closure if b == c and a != d} - closure
+        if not more:
+            break
+        closure |= more
+    subsets = {(q, p) for q in range(inst.n) for p in range(inst.n)
+               if q != p and set(inst.src[q]) <= set(inst.src[p])}
+    assert closure == subsets
+    # the LP over every enumerated column has the same value with the exchange variables
+    cols = _all_columns(inst)
+    plain, doi = Master(inst, cols), Master(inst, cols, exchange=True)
+    (pi0, v0), (pi1, v1) = plain.solve(), doi.solve()
+    assert v1 == pytest.approx(v0, rel=1e-9)
+    assert all(pi1[q] <= pi1[p] + 1e-9 for q, p in subsets)  # the dual-optimal inequalities hold
+    # a restricted master with exchanges stays above the LP optimum
+    few = Master(inst, cols[: len(cols) // 3], exchange=True)
+    assert few.solve()[1] >= v0 - 1e-9
+
+
+def test_cost_table_is_the_cheapest_size_holding_a_group():
+    inst = Instance(synthetic_network(8, 14, 5, seed=0), parse_library(X4))
+    table = cost_table(inst)  # table2's A x 4 sizes: 4 x the next of 4, 8, 16, 32 inputs
+    assert table[0][9] == 0 and table[1][0] == 16 and table[4][4] == 16 and table[2][5] == 32
+    assert table[3][16] == 64 and table[4][17] == 128 and table[4][33] == float("inf")
+    assert applies(inst) and not applies(Instance(inst.graph, CrossbarLibrary((crossbar_type("8x4", count=3), crossbar_type("32x4")))))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_annealing_from_singletons_reaches_the_enumerated_optimum(seed):
+    g = synthetic_network(8, 14, 5, seed=seed, locality=0.4)
+    lib = parse_library(X4)
+    opt = brute_force(g, _sizes(lib))[0]
+    inst = Instance(g, lib)
+    singles = [Bin(inst.allowed[p][0], (p,)) for p in range(inst.n)]
+    seen: list[int] = []
+    bins = anneal_area(inst, singles, time_limit=3, seed=seed, target=opt,
+                       log=lambda b: seen.append(inst.metrics(b)["area"]))
+    assert inst.is_valid(bins) and inst.metrics(bins)["area"] == opt
+    assert seen == sorted(seen, reverse=True) and seen[-1] == opt  # every improvement logged

@@ -59,7 +59,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     if start:
         k_max = min(k_max, sum(types[b.type].cost for b in start) // min(t.cost for t in types))
     goal = None if target is None else (target if callable(target) else (lambda: target))
-    master = Master(inst)
+    master = Master(inst, exchange=True)
     if not master.ok:
         return 0.0, {}, []
     extra = [(b.type, tuple(sorted(b.neurons))) for b in start]

@@ -261,7 +261,8 @@ class BackgroundSearch:
     crossbar count is at most `goal()`. Shared values: the child's best crossbar count (the
     parent's column generation and dive stop once their bound reaches it), the time of its
     last improvement, and the bound in crossbars that the parent raises (the child stops
-    once its count reaches it). Without fork, the search runs in the foreground."""
+    once its count reaches it). The child sends its best mapping when it ends. Without fork,
+    the search runs in the foreground."""
 
     def __init__(self, inst: Instance, bins: list[Bin], time_limit: float, bound: int,
                  search: Callable[[Callable[[list[Bin]], None], Callable[[], int]], object],
@@ -291,12 +292,17 @@ class BackgroundSearch:
         self.recv, send = ctx.Pipe(duplex=False)
 
         def child() -> None:
+            best: list[Bin] = []
+
             def log(b: list[Bin]) -> None:
-                send.send([(x.type, x.neurons) for x in b])
+                best[:] = b
                 self.count.value = measure(b)
                 self.since.value = time.perf_counter()
 
             search(log, lambda: self.bound.value)
+            if best:  # once, at the end: the parent reads the pipe only in result(), and a
+                # search that improves often (annealing) blocked on its ~64 KiB buffer
+                send.send([(x.type, x.neurons) for x in best])
             send.send(None)
             send.close()
 
