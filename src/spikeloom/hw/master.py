@@ -34,9 +34,8 @@ class Master:
     for q in columns holding p), so the LP optimum is unchanged and a restricted LP value is
     still above it. In the dual these are pi_q <= pi_p, dual-optimal inequalities (Ben Amor,
     Desrosiers and Valerio de Carvalho 2006, there for cutting stock): they cut off the
-    degenerate duals that overvalue neurons with few sources. Preset A on table2 (one core,
-    loaded): the bound met the LP (1,296) after 97 s instead of 137 s. Not for the dive, which
-    reads the columns' lambda as a mapping."""
+    degenerate duals that overvalue neurons with few sources (colgen.py says where they are
+    used). Not for the dive, which reads the columns' lambda as a mapping."""
 
     def __init__(self, inst: Instance, columns: Iterable[Column] = (), exchange: bool = False) -> None:
         from ortools.linear_solver import pywraplp
