@@ -158,3 +158,13 @@ def test_annealing_from_singletons_reaches_the_enumerated_optimum(seed):
                        log=lambda b: seen.append(inst.metrics(b)["area"]))
     assert inst.is_valid(bins) and inst.metrics(bins)["area"] == opt
     assert seen == sorted(seen, reverse=True) and seen[-1] == opt  # every improvement logged
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_limited_counts_keep_the_typed_elimination_and_their_counts(workers):
+    g = synthetic_network(12, 22, 4, seed=3, locality=0.5)
+    lib = CrossbarLibrary((crossbar_type("4x4", count=2), crossbar_type("8x4")))
+    r = map_network(g, lib, objective="area", time_limit=3, workers=workers)
+    by_size = r.summary_dict()["crossbars_by_size"]
+    assert r.valid and by_size.get("4x4", 0) <= 2 and check_mapping(g, lib, r.mapping_dict()).valid
+    assert r.lower_bound <= r.area

@@ -57,6 +57,8 @@ def anneal_area(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 
     on its cheapest size), or `bins` when nothing cheaper came up. Stops at area `target` (a
     callable: a bound another process raises); `log` sees every improved mapping.
     Temperatures are in cells (table2's smallest size costs 16)."""
+    if inst.n == 0:
+        return list(bins)
     t0 = time.perf_counter()
     t_end = t0 + time_limit
     rng = random.Random(seed)
