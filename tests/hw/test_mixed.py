@@ -79,13 +79,16 @@ def test_enumeration_pricing_finds_the_maximum_of_brute_force(seed):
     assert enum_pricing(inst, 0, pi, nodes=1) is None  # gives up: the caller solves the MIP
 
 
+def _singletons(seed: int) -> tuple[Instance, list[Bin], int]:
+    """A small network on the A x 4 sizes, one neuron per crossbar, and its enumerated optimum."""
+    g = synthetic_network(8, 14, 5, seed=seed, locality=0.4)
+    inst = Instance(g, parse_library(X4))
+    return inst, [Bin(inst.allowed[p][0], (p,)) for p in range(inst.n)], brute_force(g, _sizes(inst.library))[0]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_typed_elimination_from_singletons_reaches_the_enumerated_optimum(seed):
-    g = synthetic_network(8, 14, 5, seed=seed, locality=0.4)
-    lib = parse_library(X4)
-    opt = brute_force(g, _sizes(lib))[0]
-    inst = Instance(g, lib)
-    singles = [Bin(inst.allowed[p][0], (p,)) for p in range(inst.n)]
+    inst, singles, opt = _singletons(seed)
     bins = eliminate_typed(inst, singles, time_limit=5, seed=seed, target=opt)
     assert inst.is_valid(bins) and inst.metrics(bins)["area"] == opt
 
@@ -148,11 +151,7 @@ def test_cost_table_is_the_cheapest_size_holding_a_group():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_annealing_from_singletons_reaches_the_enumerated_optimum(seed):
-    g = synthetic_network(8, 14, 5, seed=seed, locality=0.4)
-    lib = parse_library(X4)
-    opt = brute_force(g, _sizes(lib))[0]
-    inst = Instance(g, lib)
-    singles = [Bin(inst.allowed[p][0], (p,)) for p in range(inst.n)]
+    inst, singles, opt = _singletons(seed)
     seen: list[int] = []
     bins = anneal_area(inst, singles, time_limit=3, seed=seed, target=opt,
                        log=lambda b: seen.append(inst.metrics(b)["area"]))
