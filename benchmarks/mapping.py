@@ -219,6 +219,7 @@ def main() -> None:
             "table2_area": tab.area, "table2_lb": tab.lower_bound, "table2_gap": tab.gap,
             "table2_lb_source": bound_source(tab), "table2_lp": tab.lower_bounds.get("colgen_lp_value"),
             "table2_lp_proven": tab.lower_bounds.get("colgen_lp_proven"),
+            "table2_lp_met": tab.lower_bounds.get("colgen_lp_met"),
             "table2_by_size": tab.summary_dict()["crossbars_by_size"],
             "table2_less_vs_homogeneous_pct": round(pct(tab.area, area.area), 1),
             "global_area_only": area.routes_global, "global_lex": lexg.routes_global,

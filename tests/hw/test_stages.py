@@ -3,6 +3,8 @@ incumbent and bound, against hand-computed times and enumerated optima."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from spikeloom.hw import check_mapping, map_network, parse_library, synthetic_network
@@ -161,6 +163,17 @@ def test_summary_names_its_bound_source():
     short = map_network(g, lib, time_limit=0.2, workers=1, use_colgen=False, full_model=False)
     assert short.gap > 0 and short.lower_bound_source == "source-cover"
     assert "may be the loose side" in short.gap_meaning()
+
+
+def test_gap_meaning_says_no_lp_bound_can_prove_more_once_the_bound_meets_the_lp():
+    g = synthetic_network(8, 14, 5, seed=0, locality=0.4)
+    r = map_network(g, parse_library("table2"), time_limit=3, workers=1)
+    lb = {**r.lower_bounds, "colgen_lp_value": 95.3, "colgen_lp_met": 1.0}
+    stages = (replace(r.stages[0], bound_source="colgen"), *r.stages[1:])
+    above = replace(r, area=r.lower_bound + 16, gap=16 / r.lower_bound, lower_bounds=lb, stages=stages)
+    assert "reached the LP relaxation (at most 95.3, rounded up), so no LP bound can prove more" in above.gap_meaning()
+    short = replace(above, lower_bounds={**lb, "colgen_lp_met": 0.0})
+    assert short.gap_meaning().endswith("the bound's search stopped before it converged, so both sides may be loose.")
 
 
 def test_packets_from_a_global_routes_mapping_never_get_worse():

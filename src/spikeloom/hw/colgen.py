@@ -163,6 +163,9 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
                 a = 0.0
         if lb_here < best_lb - 1e-9 and a > 0:
             a = max(0.05, a * 0.8)
+    bound = g * math.ceil(best_lb / g - 1e-6)
+    # lp_met: the bound is the restricted LP value rounded up, which lies above the LP: no LP bound can prove more
     info = {"lp_value": lp_value, "iterations": iters, "columns": len(master.keys), "raw_bound": best_lb,
-            "exact_pricings": exact_calls, "lp_proven": float(proven_lp)}
-    return g * math.ceil(best_lb / g - 1e-6), info, master.columns(extra)
+            "exact_pricings": exact_calls, "lp_proven": float(proven_lp),
+            "lp_met": float(proven_lp or g * math.ceil(lp_value / g - 1e-6) <= bound)}
+    return bound, info, master.columns(extra)

@@ -88,9 +88,9 @@ class MappingResult:
         if src == "source-cover":
             return head + ("; the source-cover bound prices each source's crossbars on its own, not how "
                            "the crossbars' inputs are shared between sources, so the bound may be the loose side.")
-        if lp is not None and self.lower_bounds.get("colgen_lp_proven"):
-            return head + (f"; the LP relaxation is solved ({lp:g}), so no LP bound can prove more: "
-                           "the mapping or the LP's integrality gap is the loose side.")
+        if lp is not None and self.lower_bounds.get("colgen_lp_met"):
+            return head + (f"; the bound has reached the LP relaxation (at most {lp:.1f}, rounded up), so no LP "
+                           "bound can prove more: the mapping or the LP's integrality gap is the loose side.")
         return head + "; the bound's search stopped before it converged, so both sides may be loose."
 
     @property
