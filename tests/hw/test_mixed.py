@@ -167,3 +167,15 @@ def test_limited_counts_keep_the_typed_elimination_and_their_counts(workers):
     by_size = r.summary_dict()["crossbars_by_size"]
     assert r.valid and by_size.get("4x4", 0) <= 2 and check_mapping(g, lib, r.mapping_dict()).valid
     assert r.lower_bound <= r.area
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_annealing_settings_follow_the_cost_scale(seed):
+    """Costs a quarter of table2's (4x4 costs 4 cells): the same search, the optimum again."""
+    g = synthetic_network(8, 14, 5, seed=seed, locality=0.4)
+    lib = CrossbarLibrary(tuple(crossbar_type(f"{a}x4", cost=a) for a in (4, 8, 16, 32)))
+    inst = Instance(g, lib)
+    opt = brute_force(g, _sizes(lib))[0]
+    singles = [Bin(inst.allowed[p][0], (p,)) for p in range(inst.n)]
+    bins = anneal_area(inst, singles, time_limit=3, seed=seed, target=opt)
+    assert inst.is_valid(bins) and inst.metrics(bins)["area"] == opt

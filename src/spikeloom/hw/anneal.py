@@ -5,7 +5,8 @@ State: the crossbars as groups of neurons. A group costs its cheapest size with 
 its neurons and inputs >= its axons (the union of their sources), so the area is a step
 function of each group's axon count (table2's A x 4 sizes: 4 x the next power of two).
 Energy: area + `w_axons` x total axons; the axon term orders the plateaus of the steps (a
-group with fewer axons is nearer a smaller size).
+group with fewer axons is nearer a smaller size). Weights and temperatures scale with the
+cheapest size's cost.
 
 STEP 1. Draw a neuron p and a target crossbar h: with probability 0.95 the crossbar of a
         neuron that reads one of p's sources (where p can share axons), else any crossbar
@@ -50,19 +51,22 @@ def cost_table(inst: Instance) -> list[list[float]]:
 
 
 def anneal_area(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0, *,
-                w_axons: float = 0.25, t_hot: float = 8.0, t_cold: float = 0.3, cycles: int = 1,
+                w_axons: float = 1 / 64, t_hot: float = 1 / 2, t_cold: float = 3 / 160, cycles: int = 1,
                 target: float | Callable[[], float] = 0.0,
                 log: Callable[[list[Bin]], None] | None = None) -> list[Bin]:
     """The cheapest mapping seen while annealing from `bins` for `time_limit` s (each crossbar
     on its cheapest size), or `bins` when nothing cheaper came up. Stops at area `target` (a
     callable: a bound another process raises); `log` sees every improved mapping.
-    Temperatures are in cells (table2's smallest size costs 16)."""
+    `w_axons` and the temperatures are in units of the cheapest size's cost (table2: 16
+    cells, so 0.25 cells per axon and T from 8 to 0.3 cells)."""
     if inst.n == 0:
         return list(bins)
     t0 = time.perf_counter()
     t_end = t0 + time_limit
     rng = random.Random(seed)
     goal = target if callable(target) else (lambda: target)
+    unit = min(t.cost for t in inst.types)
+    w_axons, t_hot, t_cold = w_axons * unit, t_hot * unit, t_cold * unit
     table = cost_table(inst)
     n_out, n_in = len(table) - 1, len(table[0]) - 2
     src, tgt = inst.src, inst.tgt
