@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 
 from spikeloom.hw.instance import Bin, Instance
+from spikeloom.hw.repack import axons_after
 
 CHECK_EVERY = 2000  # moves between looks at the clock and the target
 
@@ -135,16 +136,14 @@ def anneal_area(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 
         # STEP 2: relocate or swap, with the axon counts after the move
         q = -1
         if nh < n_out and (not mh or rng.random() < 0.5):
-            ag2 = ag - sum(1 for v in sp if cg[v] == 1)
-            ah2 = ah + sum(1 for v in sp if v not in ch)
+            ag2, ah2 = axons_after(cg, sp, ()), axons_after(ch, (), sp)
             new = cost(ng - 1, ag2) + cost(nh + 1, ah2)
         else:
             if not mh:
                 continue
             q = mh[rng.randrange(nh)]
             sq = src[q]
-            ag2 = ag - sum(1 for v in sp if cg[v] == 1 and v not in sq) + sum(1 for v in sq if v not in cg)
-            ah2 = ah - sum(1 for v in sq if ch[v] == 1 and v not in sp) + sum(1 for v in sp if v not in ch)
+            ag2, ah2 = axons_after(cg, sp, sq), axons_after(ch, sq, sp)
             new = cost(ng, ag2) + cost(nh, ah2)
         rise = new - old + w_axons * (ag2 + ah2 - ag - ah)
         # STEP 3: accept

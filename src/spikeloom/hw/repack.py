@@ -82,16 +82,20 @@ class _State:
 
     def axons_after(self, j: int, out: tuple[int, ...], into: tuple[int, ...]) -> int:
         """Axon count of crossbar j after removing neuron sources `out` and adding `into`."""
-        c = self.cnt[j]
-        n = len(c)
-        if out:
-            for v in out:
-                if c.get(v, 0) == 1 and v not in into:
-                    n -= 1
-        for v in into:
-            if v not in c:
-                n += 1
-        return n
+        return axons_after(self.cnt[j], out, into)
+
+
+def axons_after(cnt: dict[int, int], out: tuple[int, ...], into: tuple[int, ...]) -> int:
+    """Axon count of a crossbar whose sources are read by `cnt[v]` of its neurons, after
+    removing one neuron's sources `out` and adding another's `into`."""
+    n = len(cnt)
+    for v in out:
+        if cnt.get(v, 0) == 1 and v not in into:
+            n -= 1
+    for v in into:
+        if v not in cnt:
+            n += 1
+    return n
 
 
 def _ov(n: int, cap: int) -> int:
