@@ -16,8 +16,20 @@ from __future__ import annotations
 
 import math
 import time
+from functools import reduce
 
 from spikeloom.hw.instance import Instance
+
+
+def cost_step(inst: Instance) -> int:
+    """The gcd of the crossbar costs: every area is a multiple of it."""
+    return reduce(math.gcd, (t.cost for t in inst.types))
+
+
+def round_up(x: float, step: int) -> int:
+    """`x` rounded up to a multiple of `step` (a bound on an area that is one), with 1e-6 slack
+    for the float sums it comes from."""
+    return step * math.ceil(x / step - 1e-6)
 
 
 def axon_demand(inst: Instance) -> list[int]:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from functools import reduce
 
+from spikeloom.hw.bounds import cost_step, round_up
 from spikeloom.hw.instance import Bin, Instance
 from spikeloom.hw.master import Column, Master
 from spikeloom.hw.pricing import ENUM_MAX_OUTPUTS, exact_pricing, greedy_columns
@@ -54,7 +54,7 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
     phases smooth towards them from the first iteration."""
     t_end = time.perf_counter() + time_limit
     types = inst.types
-    g = reduce(math.gcd, (t.cost for t in types))
+    g = cost_step(inst)
     k_max = inst.n  # every used crossbar holds a neuron
     if start:
         k_max = min(k_max, sum(types[b.type].cost for b in start) // min(t.cost for t in types))
@@ -147,14 +147,14 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
         if lb_here > best_lb + 1e-9:
             best_lb, center = lb_here, pi
             if on_bound is not None:
-                on_bound(g * math.ceil(best_lb / g - 1e-6))
+                on_bound(round_up(best_lb, g))
         if pi is pi_lp and not added and alpha <= 1.0 + 1e-6:  # LP optimal: bound = LP value
             best_lb = max(best_lb, lp_value)
             proven_lp = True
             break
-        if goal is not None and g * math.ceil(best_lb / g - 1e-6) >= goal():
+        if goal is not None and round_up(best_lb, g) >= goal():
             break
-        if g * math.ceil(lp_value / g - 1e-6) <= g * math.ceil(best_lb / g - 1e-6):
+        if round_up(lp_value, g) <= round_up(best_lb, g):
             break  # the bound cannot rise: it never exceeds the LP, and this LP value is above the LP
         added += price_greedy(pi, pi_lp)  # columns near the smoothed point
         if not added:  # mis-pricing: move the pricing point towards the LP duals
@@ -163,9 +163,9 @@ def colgen_area_bound(inst: Instance, start: list[Bin], time_limit: float, worke
                 a = 0.0
         if lb_here < best_lb - 1e-9 and a > 0:
             a = max(0.05, a * 0.8)
-    bound = g * math.ceil(best_lb / g - 1e-6)
+    bound = round_up(best_lb, g)
     # lp_met: the bound is the restricted LP value rounded up, which lies above the LP: no LP bound can prove more
     info = {"lp_value": lp_value, "iterations": iters, "columns": len(master.keys), "raw_bound": best_lb,
             "exact_pricings": exact_calls, "lp_proven": float(proven_lp),
-            "lp_met": float(proven_lp or g * math.ceil(lp_value / g - 1e-6) <= bound)}
+            "lp_met": float(proven_lp or round_up(lp_value, g) <= bound)}
     return bound, info, master.columns(extra)

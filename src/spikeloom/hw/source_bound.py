@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 import time
-from functools import reduce
 
+from spikeloom.hw.bounds import cost_step, round_up
 from spikeloom.hw.instance import Instance
 
 MAX_NODES = 20_000  # search nodes per separation (one block and size)
@@ -76,6 +76,18 @@ def most_violated(weights: list[float], srcs: list[frozenset[int]], own: list[fr
     return tuple(sorted(best_set)), best_val, True
 
 
+def uniform_dual(own: list[frozenset[int]], sizes: list[tuple[int, int, float]]) -> list[float]:
+    """The block's uniform dual: w_i = sum over its own sources v of min price / min(|T_v|,
+    max N_t), T_v the targets reading v (feasible without any LP)."""
+    lo = min(p for _, _, p in sizes)
+    n_max = max(o for _, o, _ in sizes)
+    reach: dict[int, int] = {}
+    for ow in own:
+        for v in ow:
+            reach[v] = reach.get(v, 0) + 1
+    return [sum(lo / min(reach[v], n_max) for v in ow) for ow in own]
+
+
 def block_cover_dual(srcs: list[frozenset[int]], own: list[frozenset[int]],
                      sizes: list[tuple[int, int, float]], rounds: int = MAX_ROUNDS,
                      deadline: float = math.inf) -> list[float]:
@@ -91,13 +103,7 @@ def block_cover_dual(srcs: list[frozenset[int]], own: list[frozenset[int]],
     from ortools.linear_solver import pywraplp
 
     k = len(srcs)
-    lo = min(p for _, _, p in sizes)
-    n_max = max(o for _, o, _ in sizes)
-    reach: dict[int, int] = {}
-    for ow in own:
-        for v in ow:
-            reach[v] = reach.get(v, 0) + 1
-    uniform = [sum(lo / min(reach[v], n_max) for v in own[i]) for i in range(k)]
+    uniform = uniform_dual(own, sizes)
     solver = pywraplp.Solver.CreateSolver("GLOP")
     if solver is None:
         return uniform
@@ -180,8 +186,6 @@ def source_cover_duals(inst: Instance, time_limit: float = 10.0, block: int = 1
     t_end = time.perf_counter() + time_limit
     types = [t for t in inst.types if t.count is None or t.count > 0]
     sizes = [(t.inputs, t.outputs, t.cost / t.inputs) for t in types]
-    lo = min(p for _, _, p in sizes)
-    n_max = max(t.outputs for t in types)
     srcset = [frozenset(s) for s in inst.src]
     pi = [0.0] * inst.n
     solved = uniform = 0
@@ -198,7 +202,7 @@ def source_cover_duals(inst: Instance, time_limit: float = 10.0, block: int = 1
             w = seen[key] = block_cover_dual([srcset[p] for p in targets], own, sizes, deadline=t_end)
             solved += 1
         else:
-            w = [sum(lo / min(len(inst.tgt[v]), n_max) for v in ow) for ow in own]
+            w = uniform_dual(own, sizes)  # the block holds every target of its sources: reach = |T_v|
             uniform += 1
         for i, p in enumerate(targets):
             pi[p] += w[i]
@@ -220,7 +224,6 @@ def source_cover_bound(inst: Instance, time_limit: float = 10.0, blocks: tuple[i
             best = pi, info
     assert best is not None
     pi, info = best
-    g = reduce(math.gcd, (t.cost for t in inst.types))
     raw = sum(pi)
     info["source_raw"] = raw
-    return g * math.ceil(raw / g - 1e-6), pi, info
+    return round_up(raw, cost_step(inst)), pi, info
