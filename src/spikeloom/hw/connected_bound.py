@@ -1,0 +1,321 @@
+"""The connected-cover bound: a lower bound on area near the set-covering LP on large
+homogeneous networks (TENNLab's 2,000-4,500 neurons), where column generation's pricing, a
+MIP over the whole network, does not finish (SCIP's bound on flat_full_22 stayed 3.7x
+too high after 60 s).
+
+Homogeneous library: A axons, N outputs, cost C per crossbar; weights in axon units.
+
+Axon LP: max sum_p w_p s.t. w(S) <= |U(S)| for every neuron set S fitting a crossbar,
+w >= 0, w_p = 0 for neurons without sources. Any mapping has sum_p w_p = sum_b w(S_b) <=
+sum_b |U_b| <= A x crossbars.
+
+Connected sets suffice: neurons are adjacent when they read a common source, so the
+components of any S have disjoint axon sets and w(S) - |U(S)| is the sum of their
+excesses; a violated set has a violated component. Separation enumerates every connected
+set that fits, once each (ESU, Wernicke 2006: from each seed s, sets whose other members
+come after s), pruning a branch once its axons overflow (supersets only add axons); each
+seed's most violated and highest-ratio sets become cuts. On a network of local reach the
+sets are few: 19.8 million on flat_full_22 (16x16), about 10 s compiled (numba).
+
+Certificate (Farley over components): with e(u, o) the largest excess of a connected set of
+u axons and o neurons (the enumeration is exact), any fitting S is a union of components
+with sum u <= A and sum o <= N, so w(S) <= M = max sum (u_i + e(u_i, o_i)) (a 2-D
+knapsack, repeats allowed: an over-estimate). Then w A / max(A, M) is feasible for the
+set-covering LP and area >= C sum w / max(A, M), for any w >= 0.
+
+Cutting planes with in-out stabilisation (Ben-Ameur and Neto): separation at x = a center
++ (1 - a) w_LP, where center is the best certified point, starting at the source-cover
+duals (feasible for the axon LP by construction, source_bound.py)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikeloom.hw.bounds import cost_step, round_up
+from spikeloom.hw.instance import Instance
+
+IN_OUT = 0.5  # weight of the centre in the separation point
+# passes in a row whose seeds stop at QUICK_CAP sets (cuts only), then one exact pass (cuts and
+# the certificate): on flat_full_22 an exact pass takes ~10 s, a quick one ~2 s
+QUICK_PASSES, QUICK_CAP = 2, 2000
+NODES_PER_S = (1.5e6, 2e4)  # enumeration speed assumed for the pass budget: compiled, pure Python
+
+
+def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_set, emax):  # noqa: PLR0912, PLR0915
+    """Every connected set (neurons with w > 0, adjacent via a shared source) with at most A
+    axons and N neurons, by ESU from each seed; per seed and number of neurons o its largest
+    excess w(S) - |U(S)| (best_exc[s, o - 1], best_set[s, o - 1]), and emax[u, o] the
+    largest excess of any set with u axons and o neurons. Sources in CSR (sp, si: axon ids
+    < 64 nwords), adjacency in CSR (nbp, nbi). Returns (sets visited, -1 past `cap`; exact:
+    no seed stopped at `seed_cap` sets). Written for numba; runs as plain Python too."""
+    n = w.shape[0]
+    degree = 1
+    for p in range(n):
+        degree = max(degree, nbp[p + 1] - nbp[p] + 1)
+    mark = np.full(n, -1, np.int64)  # > -1: in S or adjacent to it (ESU's closed set), by depth
+    members = np.empty(N, np.int64)
+    axons = np.zeros((N, nwords), np.uint64)
+    value = np.zeros(N)
+    ext = np.empty((N, n), np.int64)  # candidates per depth (ESU's extension set; each neuron once)
+    elen = np.zeros(N, np.int64)
+    epos = np.zeros(N, np.int64)
+    closed = np.empty((N, degree), np.int64)  # neurons closed at each depth
+    clen = np.zeros(N, np.int64)
+    one = np.uint64(1)
+    total = 0
+    exact = True
+    for s in range(n):
+        best_set[s, :, :] = -1
+        best_exc[s, :] = 0.0
+        if sp[s + 1] == sp[s] or w[s] <= 0:
+            continue
+        members[0] = s
+        axons[0, :] = 0
+        for j in range(sp[s], sp[s + 1]):
+            axons[0, si[j] >> 6] |= one << np.uint64(si[j] & 63)
+        u0 = sp[s + 1] - sp[s]
+        value[0] = w[s]
+        best_exc[s, 0] = w[s] - u0
+        best_set[s, 0, 0] = s
+        emax[u0, 1] = max(emax[u0, 1], w[s] - u0)
+        mark[s] = 0
+        closed[0, 0] = s
+        clen[0] = 1
+        elen[0] = 0
+        for j in range(nbp[s], nbp[s + 1]):
+            q = nbi[j]
+            if mark[q] < 0:
+                mark[q] = 0
+                closed[0, clen[0]] = q
+                clen[0] += 1
+                if q > s and w[q] > 0:
+                    ext[0, elen[0]] = q
+                    elen[0] += 1
+        epos[0] = 0
+        d = 0
+        count = 0
+        while d >= 0:
+            if d + 1 < N and epos[d] < elen[d] and total <= cap and count < seed_cap:
+                q = ext[d, epos[d]]
+                epos[d] += 1
+                nd = d + 1
+                axons[nd, :] = axons[d, :]
+                for j in range(sp[q], sp[q + 1]):
+                    axons[nd, si[j] >> 6] |= one << np.uint64(si[j] & 63)
+                u = 0
+                for k in range(nwords):
+                    x = axons[nd, k]
+                    while x:
+                        x &= x - one
+                        u += 1
+                if u > A:
+                    continue
+                total += 1
+                count += 1
+                members[nd] = q
+                value[nd] = value[d] + w[q]
+                e = value[nd] - u
+                emax[u, nd + 1] = max(emax[u, nd + 1], e)
+                if e > best_exc[s, nd]:
+                    best_exc[s, nd] = e
+                    best_set[s, nd, :nd + 1] = members[:nd + 1]
+                m = elen[d] - epos[d]
+                ext[nd, :m] = ext[d, epos[d]:elen[d]]
+                clen[nd] = 0
+                for j in range(nbp[q], nbp[q + 1]):
+                    r = nbi[j]
+                    if mark[r] < 0:
+                        mark[r] = nd
+                        closed[nd, clen[nd]] = r
+                        clen[nd] += 1
+                        if r > s and w[r] > 0:
+                            ext[nd, m] = r
+                            m += 1
+                elen[nd] = m
+                epos[nd] = 0
+                d = nd
+            else:
+                for k in range(clen[d]):
+                    mark[closed[d, k]] = -1
+                d -= 1
+        if total > cap:
+            return -1, False
+        if count >= seed_cap:
+            exact = False
+    return total, exact
+
+
+_KERNEL: list = []
+
+
+def _kernel() -> tuple[object, bool]:
+    """(the separation, compiled?): numba's compiled `_separate` (extra `fast`), else Python."""
+    if not _KERNEL:
+        try:
+            from numba import njit
+        except ImportError:
+            _KERNEL.append((_separate, False))
+        else:
+            _KERNEL.append((njit(cache=True)(_separate), True))
+    return _KERNEL[0]
+
+
+@dataclass
+class Separation:
+    """One pass at a point w: per seed and size its most violated set, and M (module
+    docstring: max w(S) over every fitting S, axon units)."""
+
+    sets: list[tuple[int, ...]]
+    excess: float
+    m: float  # inf when a seed's enumeration was cut short
+
+
+class AxonNetwork:
+    """The instance in the kernel's arrays: sources in CSR with compact axon ids, and each
+    neuron's neighbours (neurons with sources that read a common source) in CSR."""
+
+    def __init__(self, inst: Instance) -> None:
+        t = inst.types[0]
+        self.a, self.n_out, self.cost = t.inputs, t.outputs, t.cost
+        self.n = inst.n
+        self.src = [sorted(s) for s in inst.src]
+        ids = {v: i for i, v in enumerate(sorted({v for s in self.src for v in s}))}
+        self.sp = np.zeros(self.n + 1, np.int64)
+        self.sp[1:] = np.cumsum([len(s) for s in self.src])
+        self.si = np.array([ids[v] for s in self.src for v in s], np.int64)
+        self.nwords = max(1, (len(ids) + 63) // 64)
+        nb = []
+        for p in range(self.n):
+            near = {q for v in self.src[p] for q in inst.tgt[v] if q != p and inst.src[q]}
+            nb.append(sorted(near))
+        self.nbp = np.zeros(self.n + 1, np.int64)
+        self.nbp[1:] = np.cumsum([len(x) for x in nb])
+        self.nbi = np.array([q for x in nb for q in x], np.int64)
+
+    def separate(self, w: np.ndarray, cap: float, seed_cap: int = 2**62) -> Separation | None:
+        """The pass at w (axon units), or None past `cap` visited sets; exact unless a seed
+        reached `seed_cap` sets (then only its cuts count, not its certificate)."""
+        kernel, _ = _kernel()
+        n, a, o = self.n, self.a, self.n_out
+        best_exc, best_set = np.zeros((n, o)), np.full((n, o, o), -1, np.int64)
+        emax = np.full((a + 1, o + 1), -np.inf)
+        visited, exact = kernel(w, self.sp, self.si, self.nbp, self.nbi, a, o, self.nwords, int(min(cap, 2**62)),
+                                seed_cap, best_exc, best_set, emax)
+        if visited < 0:
+            return None
+        sets = {tuple(int(p) for p in row if p >= 0) for row in best_set[best_exc > 1e-9]}
+        return Separation(sorted(sets), float(best_exc.max(initial=0.0)), knapsack(emax, a, o) if exact else math.inf)
+
+
+def knapsack(emax: np.ndarray, a: int, o: int) -> float:
+    """max sum (u_i + emax[u_i, o_i]) over multisets of (u_i, o_i) with sum u <= a, sum o <= o:
+    an upper bound on w(S) over every S fitting (a axons, o neurons)."""
+    best = np.zeros((a + 1, o + 1))
+    items = [(u, k, u + emax[u, k]) for u in range(1, a + 1) for k in range(1, o + 1) if emax[u, k] > -np.inf]
+    for x in range(a + 1):
+        for y in range(o + 1):
+            b = max(best[x - 1, y] if x else 0.0, best[x, y - 1] if y else 0.0)
+            for u, k, v in items:
+                if u <= x and k <= y:
+                    b = max(b, best[x - u, y - k] + v)
+            best[x, y] = b
+    return float(best[a, o])
+
+
+def connected_cover_bound(inst: Instance, time_limit: float, center: list[float] | None = None,
+                          target: float = math.inf) -> tuple[int, dict[str, float]]:
+    """(area bound rounded up to the costs' gcd, info) of the module docstring within
+    `time_limit` s; `center`: area-unit duals feasible for the axon LP (the source-cover
+    duals), where the bound starts. Homogeneous libraries only (0 otherwise). Stops once the
+    bound reaches `target` (an incumbent's area) or the LP."""
+    from ortools.linear_solver import pywraplp
+
+    t_end = time.perf_counter() + time_limit
+    if len(inst.types) != 1:
+        return 0, {}
+    net = AxonNetwork(inst)
+    price = net.cost / net.a  # area per axon
+    c = np.zeros(net.n) if center is None else np.asarray(center, float) / price
+    best = float(c.sum())
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:
+        return 0, {}
+    has_src = [p for p in range(net.n) if net.src[p]]
+    x = {p: solver.NumVar(0.0, len(net.src[p]), "") for p in has_src}
+    solver.Maximize(solver.Sum(x.values()))
+    pool: set[tuple[int, ...]] = set()
+    _, compiled = _kernel()
+    rate = NODES_PER_S[0 if compiled else 1]
+    rounds = passes = quick_left = 0
+    lp = math.inf
+    step = cost_step(inst)
+    while time.perf_counter() < t_end and round_up(best * price, step) < target:
+        rounds += 1
+        if solver.Solve() != pywraplp.Solver.OPTIMAL:
+            break
+        lp = solver.Objective().Value()
+        if round_up(lp * price, step) <= round_up(best * price, step):
+            break  # the bound cannot rise above the LP
+        w_lp = np.zeros(net.n)
+        for p in has_src:
+            w_lp[p] = max(0.0, x[p].solution_value())
+        point = IN_OUT * c + (1 - IN_OUT) * w_lp
+        quick = quick_left > 0
+        sep = net.separate(point, rate * (t_end - time.perf_counter()), QUICK_CAP if quick else 2**62)
+        if sep is None:
+            break  # no time for a whole pass
+        # after a quick pass without cuts the same point gets the exact pass
+        quick_left = (quick_left - 1 if sep.sets else 0) if quick else QUICK_PASSES
+        passes += not quick
+        scaled = point.sum() * net.a / max(net.a, sep.m)
+        if scaled > best:
+            best, c = scaled, point * net.a / max(net.a, sep.m)
+        for s in sep.sets:  # violated at the point, so at w_LP too (the centre is feasible)
+            if s not in pool:
+                pool.add(s)
+                solver.Add(solver.Sum([x[p] for p in s]) <= len({v for p in s for v in net.src[p]}))
+    info = {"connected_raw": best * price, "connected_lp": lp * price, "connected_rounds": rounds,
+            "connected_passes": passes, "connected_cuts": len(pool), "connected_compiled": float(compiled)}
+    return round_up(best * price, step), info
+
+
+class BoundChild:
+    """`connected_cover_bound` in a forked child process (the second core: the elimination
+    of a large network runs on one); without fork it runs at once in the foreground."""
+
+    def __init__(self, inst: Instance, time_limit: float, center: list[float] | None, target: float) -> None:
+        import multiprocessing as mp
+
+        self.t_end = time.perf_counter() + time_limit
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:
+            self.proc, self.done = None, connected_cover_bound(inst, time_limit, center, target)
+            return
+        self.recv, send = ctx.Pipe(duplex=False)
+
+        def child() -> None:
+            send.send(connected_cover_bound(inst, time_limit, center, target))
+            send.close()
+
+        self.proc = ctx.Process(target=child, daemon=True)
+        self.proc.start()
+        send.close()
+
+    def result(self) -> tuple[int, dict[str, float]]:
+        """Waits for the child (its own time limit, plus a pass that may overrun it)."""
+        if self.proc is None:
+            return self.done
+        out: tuple[int, dict[str, float]] = (0, {})
+        if self.recv.poll(max(0.0, self.t_end - time.perf_counter()) + 30.0):
+            try:
+                out = self.recv.recv()
+            except EOFError:  # the child died (memory): no bound
+                pass
+        self.proc.terminate()
+        self.proc.join()
+        return out
