@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from spikeloom.hw.instance import Bin, Instance
 
 # where a lower bound comes from (summary.json `lower_bound_source`)
-BOUND_SOURCES = ("counting", "conflict", "source-cover", "colgen", "lagrangian", "cp-sat")
+BOUND_SOURCES = ("counting", "conflict", "source-cover", "connected-cover", "colgen", "lagrangian", "cp-sat")
 
 
 @dataclass

@@ -73,8 +73,9 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     notes: list[str] = []
     reports: list[StageReport] = []
     info: dict[str, float] = {}
+    duals = None
     if "area" in stages:
-        bounds["source_area"] = source_bound_stage(inst, budget, info)
+        bounds["source_area"], duals = source_bound_stage(inst, budget, info)
     history: tuple[tuple[float, float], ...] = ()
 
     if method in ("mcc", "hypergraph"):
@@ -93,7 +94,7 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
                                        "OPTIMAL" if m[st] <= b.value else "HEURISTIC", b.source))
     else:
         bins, reports, history = _search(inst, stages, budget, bounds, workers, seed, full_model, use_colgen,
-                                         start, start_method, info, notes, say)
+                                         start, start_method, info, notes, say, duals)
     wall = budget.elapsed()
     bounds = {**bounds, **{f"best_{r.objective}": r.lower_bound for r in reports}, **info}
     return _result(inst, bins, graph, library, method, objective, reports, bounds, wall,
@@ -102,7 +103,8 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
 
 def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dict[str, float], workers: int,
             seed: int, full_model: bool | None, use_colgen: bool, start: MappingResult | None,
-            start_method: str, info: dict[str, float], notes: list[str], say: Callable[[str], None]
+            start_method: str, info: dict[str, float], notes: list[str], say: Callable[[str], None],
+            duals: list[float] | None = None
             ) -> tuple[list[Bin], list[StageReport], tuple[tuple[float, float], ...]]:
     """The axon-sharing search: a start (given, constructed and/or a repaired hypergraph
     partition, the better one), then per lexicographic stage the area stages (area_search),
@@ -148,7 +150,8 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
         run = Run(incumbent.inst, stages[: si + 1], incumbent, _first_bound(bounds, st), budget, workers, seed,
                   packet_scale=1000.0 / wmax if wmax > 0 else 1.0, caps=dict(caps), info=info, notes=notes,
                   trust_solver=si == 0 or reports[0].status == "OPTIMAL", say=say,
-                  global_start=start is not None and "global" in OBJECTIVES[start.objective])
+                  global_start=start is not None and "global" in OBJECTIVES[start.objective],
+                  duals=duals if st == "area" and incumbent.inst is inst else None)
         if si == 0 and inherited is not None:
             reports.append(inherited)
             caps[st] = run.value()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,11 @@ class MappingResult:
         if src == "source-cover":
             return head + ("; the source-cover bound prices each source's crossbars on its own, not how "
                            "the crossbars' inputs are shared between sources, so the bound may be the loose side.")
+        if src == "connected-cover":
+            lp_area = self.lower_bounds.get("connected_lp", math.inf)
+            return head + (f"; the connected-cover bound is a certified point of an LP whose value is at most "
+                           f"{lp_area:.0f}, so the bound can rise at most that far and the rest of the gap is "
+                           "the mapping's or the LP's.")
         if lp is not None and self.lower_bounds.get("colgen_lp_met"):
             return head + (f"; the bound has reached the LP relaxation (at most {lp:.1f}, rounded up), so no LP "
                            "bound can prove more: the mapping or the LP's integrality gap is the loose side.")

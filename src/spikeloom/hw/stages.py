@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from spikeloom.hw.anneal import anneal_area, applies
 from spikeloom.hw.budget import Budget
 from spikeloom.hw.colgen import colgen_area_bound
+from spikeloom.hw.connected_bound import BoundChild
 from spikeloom.hw.dive import background_dive, best_cover, dive_down
 from spikeloom.hw.heuristic import best_construct, retype
 from spikeloom.hw.hypergraph import hypergraph_mapping
@@ -54,6 +55,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     trust_solver: bool = True
     global_start: bool = False  # the start mapping was optimised for global routes already
+    duals: list[float] | None = None  # source-cover duals of inst's neurons (area), where the connected bound starts
     status: str = "FEASIBLE"
     say: Callable[[str], None] = lambda _msg: None
 
@@ -85,13 +87,13 @@ def construct(inst: Instance, objectives: tuple[str, ...], seed: int, deadline: 
     return best_construct(inst, tries, seed, lambda s: score(inst, s, objectives), deadline)
 
 
-def source_bound_stage(inst: Instance, budget: Budget, info: dict[str, float]) -> int:
-    """The source-cover area bound (source_bound.py) for `shares.source` of the run's time (at
-    most `source_max_s`; sources left when it runs out take the uniform dual)."""
-    lb, _pi, sb_info = source_cover_bound(inst, budget.run_seconds("source", cap=budget.shares.source_max_s))
+def source_bound_stage(inst: Instance, budget: Budget, info: dict[str, float]) -> tuple[int, list[float]]:
+    """The source-cover area bound (source_bound.py) and its duals, for `shares.source` of the
+    run's time (at most `source_max_s`; sources left when it runs out take the uniform dual)."""
+    lb, pi, sb_info = source_cover_bound(inst, budget.run_seconds("source", cap=budget.shares.source_max_s))
     info.update(sb_info)
     info["source_bound"] = lb
-    return lb
+    return lb, pi
 
 
 def hypergraph_start(inst: Instance, budget: Budget, seed: int, workers: int, info: dict[str, float]) -> list[Bin]:
@@ -222,7 +224,15 @@ def area_search(run: Run, use_colgen: bool) -> None:
         return
     share = "elimination" if colgen_ok else "elimination_only"
     if homogeneous:
+        # large networks: the connected-cover bound on the second core beside the elimination
+        child = (BoundChild(inst, run.budget.seconds(share), run.duals, run.value())
+                 if not colgen_ok and run.workers >= 2 else None)
         eliminate_stage(run, share)
+        if child is not None:
+            lb, cb_info = child.result()
+            run.info.update(cb_info)
+            run.info["connected_bound"] = lb
+            run.bound.raise_to(lb, "connected-cover")
     else:
         typed_search_stage(run, share)
     if run.closed() or not colgen_ok:
