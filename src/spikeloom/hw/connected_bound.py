@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,6 +173,7 @@ class Separation:
     sets: list[tuple[int, ...]]
     excess: float
     m: float  # inf when a seed's enumeration was cut short
+    visited: int
 
 
 class AxonNetwork:
@@ -208,30 +210,38 @@ class AxonNetwork:
         if visited < 0:
             return None
         sets = {tuple(int(p) for p in row if p >= 0) for row in best_set[best_exc > 1e-9]}
-        return Separation(sorted(sets), float(best_exc.max(initial=0.0)), knapsack(emax, a, o) if exact else math.inf)
+        return Separation(sorted(sets), float(best_exc.max(initial=0.0)), knapsack(emax, a, o) if exact else math.inf,
+                          visited)
 
 
 def knapsack(emax: np.ndarray, a: int, o: int) -> float:
     """max sum (u_i + emax[u_i, o_i]) over multisets of (u_i, o_i) with sum u <= a, sum o <= o:
     an upper bound on w(S) over every S fitting (a axons, o neurons)."""
+    u, k = np.nonzero(emax > -np.inf)
+    keep = (u >= 1) & (k >= 1)
+    u, k = u[keep], k[keep]
+    v = u + emax[u, k]
     best = np.zeros((a + 1, o + 1))
-    items = [(u, k, u + emax[u, k]) for u in range(1, a + 1) for k in range(1, o + 1) if emax[u, k] > -np.inf]
     for x in range(a + 1):
         for y in range(o + 1):
             b = max(best[x - 1, y] if x else 0.0, best[x, y - 1] if y else 0.0)
-            for u, k, v in items:
-                if u <= x and k <= y:
-                    b = max(b, best[x - u, y - k] + v)
+            fit = (u <= x) & (k <= y)
+            if fit.any():
+                b = max(b, float((best[x - u[fit], y - k[fit]] + v[fit]).max()))
             best[x, y] = b
     return float(best[a, o])
 
 
 def connected_cover_bound(inst: Instance, time_limit: float, center: list[float] | None = None,
-                          target: float = math.inf) -> tuple[int, dict[str, float]]:
+                          target: float = math.inf,
+                          on_bound: Callable[[int, dict[str, float]], None] | None = None
+                          ) -> tuple[int, dict[str, float]]:
     """(area bound rounded up to the costs' gcd, info) of the module docstring within
     `time_limit` s; `center`: area-unit duals feasible for the axon LP (the source-cover
     duals), where the bound starts. Homogeneous libraries only (0 otherwise). Stops once the
-    bound reaches `target` (an incumbent's area) or the LP."""
+    bound reaches `target` (an incumbent's area) or the LP; `on_bound` sees every raised
+    bound with the info so far. A pass is sized to end by the time limit at the speed of the
+    last one (none starts that would not)."""
     from ortools.linear_solver import pywraplp
 
     t_end = time.perf_counter() + time_limit
@@ -249,10 +259,15 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
     solver.Maximize(solver.Sum(x.values()))
     pool: set[tuple[int, ...]] = set()
     _, compiled = _kernel()
-    rate = NODES_PER_S[0 if compiled else 1]
+    rate = NODES_PER_S[0 if compiled else 1]  # sets per second, then measured
     rounds = passes = quick_left = 0
     lp = math.inf
     step = cost_step(inst)
+
+    def info() -> dict[str, float]:
+        return {"connected_raw": best * price, "connected_lp": lp * price, "connected_rounds": rounds,
+                "connected_passes": passes, "connected_cuts": len(pool), "connected_compiled": float(compiled)}
+
     while time.perf_counter() < t_end and round_up(best * price, step) < target:
         rounds += 1
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
@@ -265,41 +280,48 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
             w_lp[p] = max(0.0, x[p].solution_value())
         point = IN_OUT * c + (1 - IN_OUT) * w_lp
         quick = quick_left > 0
-        sep = net.separate(point, rate * (t_end - time.perf_counter()), QUICK_CAP if quick else 2**62)
+        t_pass = time.perf_counter()
+        sep = net.separate(point, rate * (t_end - t_pass), QUICK_CAP if quick else 2**62)
         if sep is None:
             break  # no time for a whole pass
+        rate = sep.visited / max(1e-3, time.perf_counter() - t_pass)
         # after a quick pass without cuts the same point gets the exact pass
         quick_left = (quick_left - 1 if sep.sets else 0) if quick else QUICK_PASSES
         passes += not quick
         scaled = point.sum() * net.a / max(net.a, sep.m)
         if scaled > best:
+            raised = round_up(scaled * price, step) > round_up(best * price, step)
             best, c = scaled, point * net.a / max(net.a, sep.m)
+            if raised and on_bound is not None:
+                on_bound(round_up(best * price, step), info())
         for s in sep.sets:  # violated at the point, so at w_LP too (the centre is feasible)
             if s not in pool:
                 pool.add(s)
                 solver.Add(solver.Sum([x[p] for p in s]) <= len({v for p in s for v in net.src[p]}))
-    info = {"connected_raw": best * price, "connected_lp": lp * price, "connected_rounds": rounds,
-            "connected_passes": passes, "connected_cuts": len(pool), "connected_compiled": float(compiled)}
-    return round_up(best * price, step), info
+    return round_up(best * price, step), info()
 
 
 class BoundChild:
     """`connected_cover_bound` in a forked child process (the second core: the elimination
-    of a large network runs on one); without fork it runs at once in the foreground."""
+    of a large network runs on one), sending every raised bound as it is proven; without
+    fork it runs at once in the foreground."""
 
     def __init__(self, inst: Instance, time_limit: float, center: list[float] | None, target: float) -> None:
         import multiprocessing as mp
 
         self.t_end = time.perf_counter() + time_limit
+        self.best: tuple[int, dict[str, float]] = (0, {})
         try:
             ctx = mp.get_context("fork")
         except ValueError:
-            self.proc, self.done = None, connected_cover_bound(inst, time_limit, center, target)
+            self.proc = None
+            self.best = connected_cover_bound(inst, time_limit, center, target)
             return
         self.recv, send = ctx.Pipe(duplex=False)
 
         def child() -> None:
-            send.send(connected_cover_bound(inst, time_limit, center, target))
+            send.send(connected_cover_bound(inst, time_limit, center, target,
+                                            on_bound=lambda lb, info: send.send((lb, info))))
             send.close()
 
         self.proc = ctx.Process(target=child, daemon=True)
@@ -307,15 +329,16 @@ class BoundChild:
         send.close()
 
     def result(self) -> tuple[int, dict[str, float]]:
-        """Waits for the child (its own time limit, plus a pass that may overrun it)."""
+        """The best bound the child sent by its time limit (plus 1 s); the child is stopped."""
         if self.proc is None:
-            return self.done
-        out: tuple[int, dict[str, float]] = (0, {})
-        if self.recv.poll(max(0.0, self.t_end - time.perf_counter()) + 30.0):
+            return self.best
+        while self.recv.poll(max(0.0, self.t_end + 1.0 - time.perf_counter())):
             try:
-                out = self.recv.recv()
-            except EOFError:  # the child died (memory): no bound
-                pass
+                lb, info = self.recv.recv()
+            except EOFError:  # the child ended (or died: memory)
+                break
+            if lb >= self.best[0]:
+                self.best = lb, info
         self.proc.terminate()
         self.proc.join()
-        return out
+        return self.best
