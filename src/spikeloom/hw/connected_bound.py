@@ -328,11 +328,12 @@ class BoundChild:
         self.proc.start()
         send.close()
 
-    def result(self) -> tuple[int, dict[str, float]]:
-        """The best bound the child sent by its time limit (plus 1 s); the child is stopped."""
+    def result(self, target: float = math.inf) -> tuple[int, dict[str, float]]:
+        """The best bound the child sent by its time limit (plus 1 s) or once one reaches
+        `target` (the incumbent's area); the child is stopped."""
         if self.proc is None:
             return self.best
-        while self.recv.poll(max(0.0, self.t_end + 1.0 - time.perf_counter())):
+        while self.best[0] < target and self.recv.poll(max(0.0, self.t_end + 1.0 - time.perf_counter())):
             try:
                 lb, info = self.recv.recv()
             except EOFError:  # the child ended (or died: memory)

@@ -229,7 +229,7 @@ def area_search(run: Run, use_colgen: bool) -> None:
                  if not colgen_ok and run.workers >= 2 else None)
         eliminate_stage(run, share)
         if child is not None:
-            lb, cb_info = child.result()
+            lb, cb_info = child.result(run.value())
             run.info.update(cb_info)
             run.info["connected_bound"] = lb
             run.bound.raise_to(lb, "connected-cover")
