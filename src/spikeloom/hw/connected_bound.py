@@ -11,10 +11,11 @@ sum_b |U_b| <= A x crossbars.
 
 Connected sets suffice: neurons are adjacent when they read a common source, so the
 components of any S have disjoint axon sets and w(S) - |U(S)| is the sum of their
-excesses; a violated set has a violated component. Separation enumerates every connected
-set that fits, once each (ESU, Wernicke 2006: from each seed s, sets whose other members
-come after s), pruning a branch once its axons overflow (supersets only add axons); each
-seed's most violated and highest-ratio sets become cuts. On a network of local reach the
+excesses; a violated set has a violated component (and dropping its members of weight 0
+loses no excess, so only neurons with w > 0 are enumerated). Separation enumerates every
+connected set that fits, once each (ESU, Wernicke 2006: from each seed s, sets whose other
+members come after s), pruning a branch once its axons overflow (supersets only add axons);
+each seed's most violated set of each size becomes a cut. On a network of local reach the
 sets are few: 19.8 million on flat_full_22 (16x16), about 10 s compiled (numba).
 
 Certificate (Farley over components): with e(u, o) the largest excess of a connected set of
@@ -43,10 +44,10 @@ IN_OUT = 0.5  # weight of the centre in the separation point
 # passes in a row whose seeds stop at QUICK_CAP sets (cuts only), then one exact pass (cuts and
 # the certificate): on flat_full_22 an exact pass takes ~10 s, a quick one ~2 s
 QUICK_PASSES, QUICK_CAP = 2, 2000
-NODES_PER_S = (1.5e6, 2e4)  # enumeration speed assumed for the pass budget: compiled, pure Python
+NODES_PER_S = (1.5e6, 2e4)  # sets per second assumed for the first pass (compiled, pure Python), then measured
 
 
-def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_set, emax):  # noqa: PLR0912, PLR0915
+def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_set, emax):
     """Every connected set (neurons with w > 0, adjacent via a shared source) with at most A
     axons and N neurons, by ESU from each seed; per seed and number of neurons o its largest
     excess w(S) - |U(S)| (best_exc[s, o - 1], best_set[s, o - 1]), and emax[u, o] the
