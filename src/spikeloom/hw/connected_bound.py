@@ -16,7 +16,7 @@ loses no excess, so only neurons with w > 0 are enumerated). Separation enumerat
 connected set that fits, once each (ESU, Wernicke 2006: from each seed s, sets whose other
 members come after s), pruning a branch once its axons overflow (supersets only add axons);
 each seed's most violated set of each size becomes a cut. On a network of local reach the
-sets are few: 19.8 million on flat_full_22 (16x16), about 10 s compiled (numba).
+sets are few: 19.8 million on flat_full_22 (16x16), 10-16 s a pass compiled (numba).
 
 Certificate (Farley over components): with e(u, o) the largest excess of a connected set of
 u axons and o neurons (the enumeration is exact), any fitting S is a union of components
@@ -44,7 +44,7 @@ IN_OUT = 0.5  # weight of the centre in the separation point
 # passes in a row whose seeds stop at QUICK_CAP sets (cuts only), then one exact pass (cuts and
 # the certificate): on flat_full_22 an exact pass takes ~10 s, a quick one ~2 s
 QUICK_PASSES, QUICK_CAP = 2, 2000
-NODES_PER_S = (1.5e6, 2e4)  # sets per second assumed for the first pass (compiled, pure Python), then measured
+NODES_PER_S = (1.25e6, 5e3)  # sets per second assumed for the first pass (compiled, pure Python), then measured
 
 
 def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_set, emax):
