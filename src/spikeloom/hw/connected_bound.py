@@ -265,16 +265,19 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
     lp = math.inf
     step = cost_step(inst)
 
+    def area(v: float) -> int:  # axon-unit value -> area bound (rounded up to the costs' gcd)
+        return round_up(v * price, step)
+
     def info() -> dict[str, float]:
         return {"connected_raw": best * price, "connected_lp": lp * price, "connected_rounds": rounds,
                 "connected_passes": passes, "connected_cuts": len(pool), "connected_compiled": float(compiled)}
 
-    while time.perf_counter() < t_end and round_up(best * price, step) < target:
+    while time.perf_counter() < t_end and area(best) < target:
         rounds += 1
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
             break
         lp = solver.Objective().Value()
-        if round_up(lp * price, step) <= round_up(best * price, step):
+        if area(lp) <= area(best):
             break  # the bound cannot rise above the LP
         w_lp = np.zeros(net.n)
         for p in has_src:
@@ -291,15 +294,15 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         passes += not quick
         scaled = point.sum() * net.a / max(net.a, sep.m)
         if scaled > best:
-            raised = round_up(scaled * price, step) > round_up(best * price, step)
+            raised = area(scaled) > area(best)
             best, c = scaled, point * net.a / max(net.a, sep.m)
             if raised and on_bound is not None:
-                on_bound(round_up(best * price, step), info())
+                on_bound(area(best), info())
         for s in sep.sets:  # violated at the point, so at w_LP too (the centre is feasible)
             if s not in pool:
                 pool.add(s)
-                solver.Add(solver.Sum([x[p] for p in s]) <= len({v for p in s for v in net.src[p]}))
-    return round_up(best * price, step), info()
+                solver.Add(solver.Sum([x[p] for p in s]) <= len(inst.axons(s)))
+    return area(best), info()
 
 
 class BoundChild:
