@@ -73,10 +73,42 @@ def test_separation_is_exact_and_its_certificate_bounds_every_set(seed, library)
     outs = []
     for f in (kernel, _separate):
         be, bs, em = np.zeros((inst.n, o)), np.full((inst.n, o, o), -1, np.int64), np.full((a + 1, o + 1), -np.inf)
-        outs.append((f(w, net.sp, net.si, net.nbp, net.nbi, a, o, net.nwords, 10**9, 10**9, be, bs, em), be, em))
+        viol, nviol = np.empty((10**4, o + 1), np.int64), np.zeros(1, np.int64)
+        res = f(w, net.sp, net.si, net.nbp, net.nbi, a, o, net.nwords, 10**9, 10**9, be, bs, em, viol, nviol)
+        outs.append((res, be, em, viol[:nviol[0]]))
     assert outs[0][0] == outs[1][0]
-    np.testing.assert_allclose(outs[0][1], outs[1][1])
-    np.testing.assert_allclose(outs[0][2], outs[1][2])
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(outs[0][k], outs[1][k])
+
+
+def _fitting_sets(inst: Instance):
+    """Every neuron set with sources that fits the crossbar, with its axon count."""
+    t = inst.types[0]
+    live = [p for p in range(inst.n) if inst.src[p]]
+    for k in range(1, min(len(live), t.outputs) + 1):
+        for s in itertools.combinations(live, k):
+            u = len(set().union(*[inst.src[p] for p in s]))
+            if u <= t.inputs:
+                yield s, u
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_violated_sets_are_listed_exactly_and_their_repair_is_feasible(seed):
+    """The exact pass lists exactly the connected sets of positive excess (brute force), and
+    the repaired point is at most w and within |U(S)| on every fitting set S."""
+    inst = Instance(synthetic_network(9, 14, 4, seed=seed, locality=0.3), parse_library("homogeneous:4x4"))
+    rng = random.Random(seed)
+    w = np.array([3 * rng.random() if inst.src[p] else 0.0 for p in range(inst.n)])
+    net = AxonNetwork(inst)
+    sep = net.separate(w, cap=1e9)
+    listed = {(tuple(sorted(int(p) for p in row[:-1] if p >= 0)), int(row[-1])) for row in sep.violated}
+    brute = {(s, u) for s, u in _fitting_sets(inst) if _connected(inst, s) and w[list(s)].sum() > u + 1e-9}
+    assert brute and listed == brute and len(sep.violated) == len(brute)  # each once
+    y = net.repair(w, sep.violated)
+    assert np.all(y <= w) and np.all(y >= 0)
+    assert all(y[list(s)].sum() <= u + 1e-9 for s, u in _fitting_sets(inst))
+    # it keeps more than scaling by the worst set does (here, where violations are local)
+    assert y.sum() >= w.sum() * 4 / sep.m - 1e-9
 
 
 def test_knapsack_by_hand():

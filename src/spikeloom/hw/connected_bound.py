@@ -24,6 +24,13 @@ with sum u <= A and sum o <= N, so w(S) <= M = max sum (u_i + e(u_i, o_i)) (a 2-
 knapsack, repeats allowed: an over-estimate). Then w A / max(A, M) is feasible for the
 set-covering LP and area >= C sum w / max(A, M), for any w >= 0.
 
+Certificate (repair): an exact pass also lists every violated connected set at w (a few
+thousand near convergence on flat_full_22). The LP max sum y s.t. 0 <= y <= w, y(S) <=
+|U(S)| on those sets gives y feasible for the axon LP: a set not listed holds at w, so at y.
+It loses only what the violated sets need, where the scaling shrinks every neuron by the
+worst one (flat_full_22 alone: 320 crossbars after 186 s, where scaling reached 300 in 240
+s). The larger of the two counts.
+
 Cutting planes with in-out stabilisation (Ben-Ameur and Neto): separation at x = a center
 + (1 - a) w_LP, where center is the best certified point, starting at the source-cover
 duals (feasible for the axon LP by construction, source_bound.py)."""
@@ -45,15 +52,19 @@ IN_OUT = 0.5  # weight of the centre in the separation point
 # the certificate): on flat_full_22 an exact pass takes ~10 s, a quick one ~2 s
 QUICK_PASSES, QUICK_CAP = 2, 2000
 NODES_PER_S = (1.25e6, 5e3)  # sets per second assumed for the first pass (compiled, pure Python), then measured
+VIOLATED_TOL = 1e-9  # excess (axons) above which a set counts as violated
+VIOLATED_CELLS = 2**21  # room for violated sets kept per exact pass, (members + 1) per set; beyond it no repair
 
 
-def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_set, emax):
+def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_set, emax, viol, nviol):
     """Every connected set (neurons with w > 0, adjacent via a shared source) with at most A
     axons and N neurons, by ESU from each seed; per seed and number of neurons o its largest
     excess w(S) - |U(S)| (best_exc[s, o - 1], best_set[s, o - 1]), and emax[u, o] the
-    largest excess of any set with u axons and o neurons. Sources in CSR (sp, si: axon ids
-    < 64 nwords), adjacency in CSR (nbp, nbi). Returns (sets visited, -1 past `cap`; exact:
-    no seed stopped at `seed_cap` sets). Written for numba; runs as plain Python too."""
+    largest excess of any set with u axons and o neurons; every set of excess > VIOLATED_TOL
+    in the rows of viol (members, -1 padded, then u) while they last, nviol[0] counting all.
+    Sources in CSR (sp, si: axon ids < 64 nwords), adjacency in CSR (nbp, nbi). Returns (sets
+    visited, -1 past `cap`; exact: no seed stopped at `seed_cap` sets). Written for numba;
+    runs as plain Python too."""
     n = w.shape[0]
     degree = 1
     for p in range(n):
@@ -83,6 +94,12 @@ def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_s
         value[0] = w[s]
         best_exc[s, 0] = w[s] - u0
         best_set[s, 0, 0] = s
+        if w[s] - u0 > VIOLATED_TOL:
+            if nviol[0] < viol.shape[0]:
+                viol[nviol[0], :] = -1
+                viol[nviol[0], 0] = s
+                viol[nviol[0], N] = u0
+            nviol[0] += 1
         emax[u0, 1] = max(emax[u0, 1], w[s] - u0)
         mark[s] = 0
         closed[0, 0] = s
@@ -122,6 +139,12 @@ def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_s
                 value[nd] = value[d] + w[q]
                 e = value[nd] - u
                 emax[u, nd + 1] = max(emax[u, nd + 1], e)
+                if e > VIOLATED_TOL:
+                    if nviol[0] < viol.shape[0]:
+                        viol[nviol[0], :] = -1
+                        viol[nviol[0], :nd + 1] = members[:nd + 1]
+                        viol[nviol[0], N] = u
+                    nviol[0] += 1
                 if e > best_exc[s, nd]:
                     best_exc[s, nd] = e
                     best_set[s, nd, :nd + 1] = members[:nd + 1]
@@ -168,12 +191,13 @@ def _kernel() -> tuple[object, bool]:
 
 @dataclass
 class Separation:
-    """One pass at a point w: per seed and size its most violated set, and M (module
-    docstring: max w(S) over every fitting S, axon units)."""
+    """One pass at a point w: per seed and size its most violated set, and the two
+    certificates of an exact pass (module docstring; inf / None otherwise)."""
 
     sets: list[tuple[int, ...]]
     excess: float
-    m: float  # inf when a seed's enumeration was cut short
+    m: float  # max w(S) over every fitting S (axon units); inf when a seed's enumeration was cut short
+    violated: np.ndarray | None  # every violated set: rows of members (-1 padded) then its axon count
     visited: int
 
 
@@ -201,18 +225,43 @@ class AxonNetwork:
 
     def separate(self, w: np.ndarray, cap: float, seed_cap: int = 2**62) -> Separation | None:
         """The pass at w (axon units), or None past `cap` visited sets; exact unless a seed
-        reached `seed_cap` sets (then only its cuts count, not its certificate)."""
+        reached `seed_cap` sets (then only its cuts count, not its certificates)."""
         kernel, _ = _kernel()
         n, a, o = self.n, self.a, self.n_out
         best_exc, best_set = np.zeros((n, o)), np.full((n, o, o), -1, np.int64)
         emax = np.full((a + 1, o + 1), -np.inf)
+        viol, nviol = np.empty((VIOLATED_CELLS // (o + 1), o + 1), np.int64), np.zeros(1, np.int64)
         visited, exact = kernel(w, self.sp, self.si, self.nbp, self.nbi, a, o, self.nwords, int(min(cap, 2**62)),
-                                seed_cap, best_exc, best_set, emax)
+                                seed_cap, best_exc, best_set, emax, viol, nviol)
         if visited < 0:
             return None
         sets = {tuple(int(p) for p in row if p >= 0) for row in best_set[best_exc > 1e-9]}
         return Separation(sorted(sets), float(best_exc.max(initial=0.0)), knapsack(emax, a, o) if exact else math.inf,
-                          visited)
+                          viol[:nviol[0]] if exact and nviol[0] <= len(viol) else None, visited)
+
+    def repair(self, x: np.ndarray, violated: np.ndarray) -> np.ndarray:
+        """A point y <= x feasible for the axon LP, given every set violated at x (an exact
+        pass): max sum y s.t. 0 <= y <= x, y(S) <= |U(S)| on the violated sets (GLOP). Sets
+        not violated at x hold at y since y <= x. Any float slack d left on a violated set is
+        paid for by scaling y by A / (A + N max(d, VIOLATED_TOL)): a fitting set is a union
+        of at most N connected ones."""
+        from ortools.linear_solver import pywraplp
+
+        y = x.copy()
+        if len(violated):
+            solver = pywraplp.Solver.CreateSolver("GLOP")
+            members = violated[:, :-1]
+            var = {int(p): solver.NumVar(0.0, float(x[p]), "") for p in np.unique(members[members >= 0])}
+            for row in violated:
+                solver.Add(solver.Sum([var[int(p)] for p in row[:-1] if p >= 0]) <= float(row[-1]))
+            solver.Maximize(solver.Sum(var.values()))
+            if solver.Solve() != pywraplp.Solver.OPTIMAL:
+                return np.zeros_like(x)
+            for p, v in var.items():
+                y[p] = min(x[p], max(0.0, v.solution_value()))
+        over = np.append(y, 0.0)[violated[:, :-1]].sum(axis=1) - violated[:, -1]  # -1 pads read the 0
+        slack = max(VIOLATED_TOL, float(over.max(initial=0.0)))
+        return y * self.a / (self.a + self.n_out * slack)
 
 
 def knapsack(emax: np.ndarray, a: int, o: int) -> float:
@@ -292,10 +341,13 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         # after a quick pass without cuts the same point gets the exact pass
         quick_left = (quick_left - 1 if sep.sets else 0) if quick else QUICK_PASSES
         passes += not quick
-        scaled = point.sum() * net.a / max(net.a, sep.m)
-        if scaled > best:
-            raised = area(scaled) > area(best)
-            best, c = scaled, point * net.a / max(net.a, sep.m)
+        certified = point * net.a / max(net.a, sep.m)  # zero after a quick pass (m = inf)
+        if sep.violated is not None:
+            repaired = net.repair(point, sep.violated)
+            certified = max(certified, repaired, key=np.sum)
+        if certified.sum() > best:
+            raised = area(certified.sum()) > area(best)
+            best, c = float(certified.sum()), certified
             if raised and on_bound is not None:
                 on_bound(area(best), info())
         for s in sep.sets:  # violated at the point, so at w_LP too (the centre is feasible)
