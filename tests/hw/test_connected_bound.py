@@ -13,6 +13,7 @@ import pytest
 
 from spikeloom.hw import Graph, parse_library, synthetic_network
 from spikeloom.hw.connected_bound import (
+    PASS_SHARE,
     AxonNetwork,
     _kernel,
     _separate,
@@ -146,6 +147,29 @@ def test_bound_proves_a_window_optimum_the_source_cover_misses():
     assert sc == 5 * 40
     lb, info = connected_cover_bound(inst, 20.0, center=pi)
     assert lb == 8 * 40 and info["connected_lp"] == pytest.approx(8 * 40)
+
+
+def test_support_shrinks_to_the_large_fanin_neurons_when_the_sets_are_too_many(monkeypatch):
+    """A ring of 9 windows plus an echo z_i of each input (fan-in 1). A 5x8 crossbar holds
+    three neighbouring y's and the five z's of their inputs, so the optimum is 3 (w = 5/3
+    per y proves it). The y's alone have 36 connected fitting sets (by hand: index spans 0,
+    1 and 2: 9 + 9 + 2 x 9); with the echoes there are more (brute force). When an exact
+    pass may hold fewer than all, the bound weighs only fan-in >= 3 and still proves 3."""
+    m = 9
+    xs, ys, zs = (tuple(f"{c}{i}" for i in range(m)) for c in "xyz")
+    edges = tuple((xs[(i + d) % m], ys[i]) for i in range(m) for d in (-1, 0, 1)) + tuple(zip(xs, zs))
+    inst = Instance(Graph(xs + ys + zs, edges, xs, name="echo-ring"), parse_library("homogeneous:5x8"),
+                    external_inputs=True)
+    net = AxonNetwork(inst)
+    full = sum(_connected(inst, s) for s, _ in _fitting_sets(inst))
+    assert net.separate(net.fanin_at_least(3), 1e9).visited == 36
+    assert net.separate(net.fanin_at_least(1), 1e9).visited == full > 36
+    assert net.smallest_fanin_within(full) == 1 and net.smallest_fanin_within(full - 1) == 3
+    # the first pass may hold 40 sets (rate x 20 s x PASS_SHARE)
+    monkeypatch.setattr(AxonNetwork, "sets_per_second", lambda self: 40 / (20.0 * PASS_SHARE))
+    sc, pi, _ = source_cover_bound(inst)
+    lb, info = connected_cover_bound(inst, 20.0, center=pi)
+    assert info["connected_min_fanin"] == 3 and lb == 3 * 40
 
 
 def test_mixed_libraries_get_no_bound():

@@ -31,6 +31,14 @@ It loses only what the violated sets need, where the scaling shrinks every neuro
 worst one (flat_full_22 alone: 320 crossbars after 186 s, where scaling reached 300 in 240
 s). The larger of the two counts.
 
+Support: any w >= 0 is valid, w = 0 included, and neurons of weight 0 are never
+enumerated. When the first exact pass would hold more than PASS_SHARE of the time's sets
+(measured speed), only neurons of fan-in >= k are weighed, k the smallest fan-in whose
+neurons have few enough sets: on the systolic network (32x32) the 2,768 fan-in-1 neurons
+ride free on the others' axons in astronomically many sets (over 10^8 from a few seeds),
+while the rest have 148 thousand, and their LP proves 359 crossbars against the source
+cover's 343.
+
 Cutting planes with in-out stabilisation (Ben-Ameur and Neto): separation at x = a center
 + (1 - a) w_LP, where center is the best certified point, starting at the source-cover
 duals (feasible for the axon LP by construction, source_bound.py)."""
@@ -51,7 +59,8 @@ IN_OUT = 0.5  # weight of the centre in the separation point
 # passes in a row whose seeds stop at QUICK_CAP sets (cuts only), then one exact pass (cuts and
 # the certificate): on flat_full_22 an exact pass takes ~10 s, a quick one ~2 s
 QUICK_PASSES, QUICK_CAP = 2, 2000
-NODES_PER_S = (1.25e6, 5e3)  # sets per second assumed for the first pass (compiled, pure Python), then measured
+CALIBRATION_SETS = 200_000  # sets enumerated once to measure the speed on this network (~0.2 s compiled)
+PASS_SHARE = 1 / 6  # an exact pass may take this share of the time limit, else the support shrinks
 VIOLATED_TOL = 1e-9  # excess (axons) above which a set counts as violated
 VIOLATED_CELLS = 2**21  # room for violated sets kept per exact pass, (members + 1) per set; beyond it no repair
 
@@ -86,6 +95,7 @@ def _separate(w, sp, si, nbp, nbi, A, N, nwords, cap, seed_cap, best_exc, best_s
         best_exc[s, :] = 0.0
         if sp[s + 1] == sp[s] or w[s] <= 0:
             continue
+        total += 1
         members[0] = s
         axons[0, :] = 0
         for j in range(sp[s], sp[s + 1]):
@@ -239,6 +249,30 @@ class AxonNetwork:
         return Separation(sorted(sets), float(best_exc.max(initial=0.0)), knapsack(emax, a, o) if exact else math.inf,
                           viol[:nviol[0]] if exact and nviol[0] <= len(viol) else None, visited)
 
+    def fanin_at_least(self, k: int) -> np.ndarray:
+        """1.0 for neurons with at least k sources (at least 1), else 0.0."""
+        return np.array([1.0 if len(s) >= max(k, 1) else 0.0 for s in self.src])
+
+    def sets_per_second(self) -> float:
+        """Enumeration speed on this network, from CALIBRATION_SETS sets (or all, if fewer)."""
+        w = self.fanin_at_least(1)
+        self.separate(w, 10)  # compiles the kernel (numba) outside the timing
+        t = time.perf_counter()
+        sep = self.separate(w, CALIBRATION_SETS)
+        visited = CALIBRATION_SETS if sep is None else max(1, sep.visited)
+        return visited / max(1e-6, time.perf_counter() - t)
+
+    def smallest_fanin_within(self, budget: float) -> int:
+        """The smallest fan-in k whose neurons of fan-in >= k have at most `budget` connected
+        fitting sets (counted from the largest k down; each count stops at the budget)."""
+        levels = sorted({len(s) for s in self.src if s}, reverse=True)
+        best = levels[0]
+        for k in levels:
+            if self.separate(self.fanin_at_least(k), budget) is None:
+                break
+            best = k
+        return best
+
     def repair(self, x: np.ndarray, violated: np.ndarray) -> np.ndarray:
         """A point y <= x feasible for the axon LP, given every set violated at x (an exact
         pass): max sum y s.t. 0 <= y <= x, y(S) <= |U(S)| on the violated sets (GLOP). Sets
@@ -309,7 +343,9 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
     solver.Maximize(solver.Sum(x.values()))
     pool: set[tuple[int, ...]] = set()
     _, compiled = _kernel()
-    rate = NODES_PER_S[0 if compiled else 1]  # sets per second, then measured
+    rate = net.sets_per_second()  # then measured on every pass
+    budget = rate * time_limit * PASS_SHARE  # sets in one exact pass
+    min_fanin = 1  # the bound weighs neurons of at least this fan-in
     rounds = passes = quick_left = 0
     lp = math.inf
     step = cost_step(inst)
@@ -319,7 +355,8 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
 
     def info() -> dict[str, float]:
         return {"connected_raw": best * price, "connected_lp": lp * price, "connected_rounds": rounds,
-                "connected_passes": passes, "connected_cuts": len(pool), "connected_compiled": float(compiled)}
+                "connected_passes": passes, "connected_cuts": len(pool), "connected_compiled": float(compiled),
+                "connected_min_fanin": min_fanin}
 
     while time.perf_counter() < t_end and area(best) < target:
         rounds += 1
@@ -334,7 +371,18 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         point = IN_OUT * c + (1 - IN_OUT) * w_lp
         quick = quick_left > 0
         t_pass = time.perf_counter()
-        sep = net.separate(point, rate * (t_end - t_pass), QUICK_CAP if quick else 2**62)
+        first = passes == 0 and not quick
+        sep = net.separate(point, min(budget, rate * (t_end - t_pass)) if first else rate * (t_end - t_pass),
+                           QUICK_CAP if quick else 2**62)
+        if sep is None and first and (k := net.smallest_fanin_within(budget)) > min_fanin:
+            # too many connected sets: weigh only neurons of fan-in >= k (w = 0 is feasible
+            # for the others: a fitting set without them uses no more axons)
+            min_fanin, support = k, net.fanin_at_least(k)
+            c = c * support
+            for p in has_src:
+                if not support[p]:
+                    x[p].SetUb(0.0)
+            continue
         if sep is None:
             break  # no time for a whole pass
         rate = sep.visited / max(1e-3, time.perf_counter() - t_pass)
