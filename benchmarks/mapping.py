@@ -1,9 +1,9 @@
 """Crossbar-mapping benchmark: presets A..E, fresh networks, real TENNLab networks
 (figures for docs/results.md).
 
-    python benchmarks/mapping.py [--suite presets,fresh,fresh-table2,tennlab] [--area-time 60]
+    python benchmarks/mapping.py [--suite presets,fresh,fresh-table2,tennlab,grid] [--area-time 60]
                                  [--table2-time 30] [--lex-time 15] [--workers 2]
-                                 [--fresh 10] [--real-time 300] [--tennlab-dir DIR]
+                                 [--fresh 10] [--real-time 300] [--tennlab-dir DIR] [--grid 3]
                                  [--large 0|N] [--large-time 300]
 
 Suites: `presets` (below); `fresh`: networks of the presets' sizes drawn with seeds
@@ -11,7 +11,10 @@ FRESH_SEED + i, never used for tuning (area only, homogeneous 16x16, `--area-tim
 and worst gap); `fresh-table2`: the same networks on table2 (`--table2-time`); `tennlab`: every network in `--tennlab-dir` (TENNLab JSON/.txt) on the
 smallest square crossbar that holds its widest neuron (area only, `--real-time`), next to
 MCC and the repaired hypergraph partition (`--method hypergraph`, when mtkahypar is
-installed). Every mapping is re-checked by the independent checker.
+installed); `grid`: `--grid` fresh grid-local networks in the style of TENNLab's DBSCAN
+layers (grid_network(26, 3 layers, radius 1, keep 0.8): 2,704 nodes, fan-in <= 9, seeds
+GRID_SEED + i, never used for tuning), as the tennlab suite. Every mapping is re-checked
+by the independent checker.
 
 Per preset: area with axon sharing vs the MCC baseline (homogeneous 16x16), table2 vs
 homogeneous, global routes after area-then-global-routes vs the area-only mapping,
@@ -34,6 +37,7 @@ import numpy as np
 
 from spikeloom.hw import (
     check_mapping,
+    grid_network,
     load_network,
     map_network,
     parse_library,
@@ -44,6 +48,7 @@ from spikeloom.hw.hypergraph import available as hypergraph_available
 from spikeloom.hw.synthetic import PRESETS
 
 FRESH_SEED = 7_000  # fresh networks: seeds 7000.. (presets use 101-105, tests 0-21)
+GRID_SEED = 9_100  # fresh grid-local networks: seeds 9100..
 TENNLAB_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tennlab"
 
 
@@ -139,21 +144,30 @@ def square_library(fan_in: int):
     raise SystemExit(f"fan-in {fan_in} above 128")
 
 
-def tennlab_suite(args) -> dict:
-    """Every TENNLab network (.json/.txt) in `--tennlab-dir` of at least `--min-nodes` nodes."""
+def large_suite(args, named_graphs) -> dict:
+    """(name, graph) pairs on the smallest square crossbar that holds each widest neuron,
+    `--real-time` s each."""
     rows = []
     print(AREA_HEADER)
-    for path in sorted(Path(args.tennlab_dir).glob("*")):
-        if path.suffix not in (".json", ".txt"):
-            continue
-        g = load_network(path)
-        if len(g.nodes) < args.min_nodes:
-            continue
-        row = area_row(path.name, g, square_library(g.max_fan_in), args.real_time, args.workers, args.hg_time)
+    for name, g in named_graphs:
+        row = area_row(name, g, square_library(g.max_fan_in), args.real_time, args.workers, args.hg_time)
         rows.append(row)
         print_area_row(row)
     return {"rows": rows, "all_valid": all(r["valid"] for r in rows),
             "worst_gap": max((r["gap"] for r in rows), default=None)}
+
+
+def tennlab_suite(args) -> dict:
+    """Every TENNLab network (.json/.txt) in `--tennlab-dir` of at least `--min-nodes` nodes."""
+    paths = sorted(p for p in Path(args.tennlab_dir).glob("*") if p.suffix in (".json", ".txt"))
+    graphs = ((p.name, load_network(p)) for p in paths)
+    return large_suite(args, ((name, g) for name, g in graphs if len(g.nodes) >= args.min_nodes))
+
+
+def grid_suite(args) -> dict:
+    """`--grid` fresh grid-local networks, seeds GRID_SEED + i."""
+    return large_suite(args, ((f"grid 26x26x3 seed {GRID_SEED + i}", grid_network(26, 3, seed=GRID_SEED + i))
+                              for i in range(args.grid)))
 
 
 def main() -> None:
@@ -163,9 +177,10 @@ def main() -> None:
     ap.add_argument("--lex-time", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--presets", default="ABCDE")
-    ap.add_argument("--suite", default="presets", help="comma-separated: presets, fresh, fresh-table2, tennlab")
+    ap.add_argument("--suite", default="presets", help="comma-separated: presets, fresh, fresh-table2, tennlab, grid")
     ap.add_argument("--fresh", type=int, default=10, help="fresh networks (suite fresh)")
-    ap.add_argument("--real-time", type=float, default=300.0, help="seconds per TENNLab network")
+    ap.add_argument("--real-time", type=float, default=300.0, help="seconds per TENNLab or grid network")
+    ap.add_argument("--grid", type=int, default=3, help="fresh grid-local networks (suite grid)")
     ap.add_argument("--hg-time", type=float, default=30.0, help="seconds for the hypergraph baseline")
     ap.add_argument("--tennlab-dir", default=str(TENNLAB_DIR))
     ap.add_argument("--min-nodes", type=int, default=100, help="TENNLab networks at least this large")
@@ -173,9 +188,9 @@ def main() -> None:
     ap.add_argument("--large-time", type=float, default=300.0)
     args = ap.parse_args()
     suites = [x for x in args.suite.split(",") if x]
-    unknown = set(suites) - {"presets", "fresh", "fresh-table2", "tennlab"}
+    unknown = set(suites) - {"presets", "fresh", "fresh-table2", "tennlab", "grid"}
     if unknown:
-        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose presets, fresh, fresh-table2, tennlab")
+        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose presets, fresh, fresh-table2, tennlab, grid")
     extra = {}
     if "fresh" in suites:
         extra["fresh"] = fresh_suite(args)
@@ -185,6 +200,8 @@ def main() -> None:
         print(json.dumps({k: v for k, v in extra["fresh_table2"].items() if k != "rows"}), flush=True)
     if "tennlab" in suites:
         extra["tennlab"] = tennlab_suite(args)
+    if "grid" in suites:
+        extra["grid"] = grid_suite(args)
     if "presets" not in suites:
         args.presets = ""
     h16, t2 = parse_library("homogeneous:16x16"), parse_library("table2")

@@ -10,6 +10,7 @@ from spikeloom.hw import (
     Graph,
     graph_from_nir,
     graph_from_weights,
+    grid_network,
     load_edge_csv,
     load_network,
     load_profile,
@@ -88,6 +89,21 @@ def test_presets_have_the_paper_counts(name, counts):
     g = preset_network(name)
     assert (len(g.nodes), len(g.edges), g.max_fan_in) == counts
     assert preset_network(name) == g  # seeded
+
+
+def test_grid_network_counts_by_hand():
+    """3 x 3 grid, one layer, radius 1: with keep = 1 every neuron reads its whole clipped
+    3 x 3 window (4 corners x 4 + 4 sides x 6 + centre 9 = 49 edges); with keep = 0 only
+    the neuron below it (9 edges)."""
+    full = grid_network(3, layers=1, keep=1.0)
+    assert (len(full.nodes), len(full.edges), full.max_fan_in) == (18, 49, 9)
+    assert len(full.inputs) == len(full.outputs) == 9 and ("0.0.0", "1.1.1") in full.edges
+    assert len(grid_network(3, layers=1, keep=0.0).edges) == 9
+    g = grid_network(6, layers=2, keep=0.5, seed=4)
+    assert g == grid_network(6, layers=2, keep=0.5, seed=4) != grid_network(6, layers=2, keep=0.5, seed=5)
+    assert 2 * 36 < len(g.edges) < 2 * 16**2  # between the centres only and every full window (16^2 a layer)
+    with pytest.raises(ConfigError):
+        grid_network(0)
 
 
 def test_generator_is_seeded_and_takes_sparsity():

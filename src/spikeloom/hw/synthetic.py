@@ -103,3 +103,29 @@ def preset_network(name: str, seed: int | None = None) -> Graph:
     n, e, f = PRESETS[key]
     return synthetic_network(n, e, f, seed=_PRESET_SEED[key] if seed is None else seed,
                              name=f"preset-{key}")
+
+
+def grid_network(side: int, layers: int = 3, radius: int = 1, keep: float = 0.8, seed: int = 0,
+                 name: str = "grid") -> Graph:
+    """A seeded grid-local network in the style of TENNLab's DBSCAN applications: `layers` + 1
+    layers of side x side neurons (layer 0: inputs); the neuron at (r, c) of layer l >= 1 reads
+    the one at (r, c) of layer l - 1 and, each with probability `keep`, the others within
+    `radius` rows and columns (so fan-in <= (2 radius + 1)^2). Nodes are named "l.r.c"."""
+    if side < 1 or layers < 1 or radius < 0 or not 0.0 <= keep <= 1.0:
+        raise ConfigError(f"grid_network needs side >= 1, layers >= 1, radius >= 0 and keep in [0, 1], "
+                          f"not side={side}, layers={layers}, radius={radius}, keep={keep}")
+    rng = np.random.default_rng(seed)
+    node = "{}.{}.{}".format
+    edges: list[tuple[str, str]] = []
+    for layer in range(1, layers + 1):
+        for r in range(side):
+            for c in range(side):
+                for dr in range(-radius, radius + 1):
+                    for dc in range(-radius, radius + 1):
+                        rr, cc = r + dr, c + dc
+                        if 0 <= rr < side and 0 <= cc < side and ((dr, dc) == (0, 0) or rng.random() < keep):
+                            edges.append((node(layer - 1, rr, cc), node(layer, r, c)))
+    nodes = tuple(node(layer, r, c) for layer in range(layers + 1) for r in range(side) for c in range(side))
+    inputs = tuple(node(0, r, c) for r in range(side) for c in range(side))
+    outputs = tuple(node(layers, r, c) for r in range(side) for c in range(side))
+    return Graph(nodes, tuple(edges), inputs, outputs, name=name)
