@@ -174,6 +174,13 @@ def test_gap_meaning_says_no_lp_bound_can_prove_more_once_the_bound_meets_the_lp
     assert "reached the LP relaxation (at most 95.3, rounded up), so no LP bound can prove more" in above.gap_meaning()
     short = replace(above, lower_bounds={**lb, "colgen_lp_met": 0.0})
     assert short.gap_meaning().endswith("the bound's search stopped before it converged, so both sides may be loose.")
+    # a connected-cover bound names its LP's value, and the fan-ins it weighed when not all
+    cc = (replace(r.stages[0], bound_source="connected-cover"), *r.stages[1:])
+    conn = replace(above, stages=cc, lower_bounds={**lb, "connected_lp": 140.2, "connected_min_fanin": 2})
+    assert ("certified point of an LP over the neurons of fan-in >= 2 (the others' connected sets were too many "
+            "to enumerate) whose value is at most 140, so") in conn.gap_meaning()
+    every = replace(conn, lower_bounds={**lb, "connected_lp": 140.2, "connected_min_fanin": 1})
+    assert "certified point of an LP whose value is at most 140," in every.gap_meaning()
 
 
 def test_packets_from_a_global_routes_mapping_never_get_worse():

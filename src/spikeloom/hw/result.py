@@ -91,7 +91,10 @@ class MappingResult:
                            "the crossbars' inputs are shared between sources, so the bound may be the loose side.")
         if src == "connected-cover":
             lp_area = self.lower_bounds.get("connected_lp", math.inf)
-            return head + (f"; the connected-cover bound is a certified point of an LP whose value is at most "
+            k = self.lower_bounds.get("connected_min_fanin", 1)
+            over = (f" over the neurons of fan-in >= {k:.0f} (the others' connected sets were too many to enumerate)"
+                    if k > 1 else "")
+            return head + (f"; the connected-cover bound is a certified point of an LP{over} whose value is at most "
                            f"{lp_area:.0f}, so the bound can rise at most that far and the rest of the gap is "
                            "the mapping's or the LP's.")
         if lp is not None and self.lower_bounds.get("colgen_lp_met"):
