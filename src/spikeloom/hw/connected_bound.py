@@ -374,7 +374,8 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         first = passes == 0 and not quick
         sep = net.separate(point, min(budget, rate * (t_end - t_pass)) if first else rate * (t_end - t_pass),
                            QUICK_CAP if quick else 2**62)
-        if sep is None and first and (k := net.smallest_fanin_within(budget)) > min_fanin:
+        room = min(budget, rate * (t_end - time.perf_counter()))  # sets a pass may still hold
+        if sep is None and first and (k := net.smallest_fanin_within(room)) > min_fanin:
             # too many connected sets: weigh only neurons of fan-in >= k (w = 0 is feasible
             # for the others: a fitting set without them uses no more axons)
             min_fanin, support = k, net.fanin_at_least(k)
