@@ -264,10 +264,11 @@ class AxonNetwork:
 
     def smallest_fanin_within(self, budget: float) -> int:
         """The smallest fan-in k whose neurons of fan-in >= k have at most `budget` connected
-        fitting sets (counted from the largest k down; each count stops at the budget)."""
-        levels = sorted({len(s) for s in self.src if s}, reverse=True)
-        best = levels[0]
-        for k in levels:
+        fitting sets, counted from the largest k down (each count stops at the budget); 0 when
+        none has. The smallest fan-in of all (every neuron) is not counted: the caller found
+        it too many."""
+        best = 0
+        for k in sorted({len(s) for s in self.src if s}, reverse=True)[:-1]:
             if self.separate(self.fanin_at_least(k), budget) is None:
                 break
             best = k
@@ -360,6 +361,7 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
 
     while time.perf_counter() < t_end and area(best) < target:
         rounds += 1
+        solver.SetTimeLimit(max(1, int(1000 * (t_end - time.perf_counter()))))  # ms; GLOP took 90 s on 10,000 neurons
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
             break
         lp = solver.Objective().Value()
