@@ -136,7 +136,7 @@ def test_bound_proves_a_window_optimum_the_source_cover_misses():
     crossbars. The three readers of each x_i fit one crossbar together, so with blocks of
     one source the source cover prices one copy per input: 24 axons, 4.8 -> 5 crossbars
     (blocks of 4 and 8 sources reach 8 on this ring; on a 2-D grid they do not:
-    flat_full_22, 239 against 300 crossbars, docs/results.md)."""
+    flat_full_22, 239 against 320 crossbars, docs/results.md)."""
     m = 24
     xs = tuple(f"x{i}" for i in range(m))
     ys = tuple(f"y{i}" for i in range(m))
