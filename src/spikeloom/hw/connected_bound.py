@@ -374,18 +374,19 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         quick = quick_left > 0
         t_pass = time.perf_counter()
         first = passes == 0 and not quick
-        sep = net.separate(point, min(budget, rate * (t_end - t_pass)) if first else rate * (t_end - t_pass),
-                           QUICK_CAP if quick else 2**62)
-        room = min(budget, rate * (t_end - time.perf_counter()))  # sets a pass may still hold
-        if sep is None and first and (k := net.smallest_fanin_within(room)) > min_fanin:
+        cap = rate * (t_end - t_pass)  # sets the time left holds
+        sep = net.separate(point, min(budget, cap) if first else cap, QUICK_CAP if quick else 2**62)
+        if sep is None and first:
             # too many connected sets: weigh only neurons of fan-in >= k (w = 0 is feasible
             # for the others: a fitting set without them uses no more axons)
-            min_fanin, support = k, net.fanin_at_least(k)
-            c = c * support
-            for p in has_src:
-                if not support[p]:
-                    x[p].SetUb(0.0)
-            continue
+            k = net.smallest_fanin_within(min(budget, rate * (t_end - time.perf_counter())))
+            if k > min_fanin:
+                min_fanin, support = k, net.fanin_at_least(k)
+                c = c * support
+                for p in has_src:
+                    if not support[p]:
+                        x[p].SetUb(0.0)
+                continue
         if sep is None:
             break  # no time for a whole pass
         rate = sep.visited / max(1e-3, time.perf_counter() - t_pass)
