@@ -3,6 +3,8 @@ maximum fan-in counts of the test networks in the heterogeneous-crossbar ILP pap
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from spikeloom.errors import ConfigError
@@ -116,15 +118,10 @@ def grid_network(side: int, layers: int = 3, radius: int = 1, keep: float = 0.8,
                           f"not side={side}, layers={layers}, radius={radius}, keep={keep}")
     rng = np.random.default_rng(seed)
     node = "{}.{}.{}".format
-    edges: list[tuple[str, str]] = []
-    for layer in range(1, layers + 1):
-        for r in range(side):
-            for c in range(side):
-                for dr in range(-radius, radius + 1):
-                    for dc in range(-radius, radius + 1):
-                        rr, cc = r + dr, c + dc
-                        if 0 <= rr < side and 0 <= cc < side and ((dr, dc) == (0, 0) or rng.random() < keep):
-                            edges.append((node(layer - 1, rr, cc), node(layer, r, c)))
+    cells, window = range(side), range(-radius, radius + 1)
+    edges = [(node(layer - 1, r + dr, c + dc), node(layer, r, c))
+             for layer, r, c, dr, dc in itertools.product(range(1, layers + 1), cells, cells, window, window)
+             if r + dr in cells and c + dc in cells and ((dr, dc) == (0, 0) or rng.random() < keep)]
     nodes = tuple(node(layer, r, c) for layer in range(layers + 1) for r in range(side) for c in range(side))
     inputs = tuple(node(0, r, c) for r in range(side) for c in range(side))
     outputs = tuple(node(layers, r, c) for r in range(side) for c in range(side))
