@@ -39,18 +39,25 @@ def _connected(inst: Instance, s: tuple[int, ...]) -> bool:
     return len(seen) == len(s)
 
 
-def _brute(inst: Instance, w: np.ndarray) -> tuple[float, float]:
-    """(largest excess w(S) - |U(S)| of a connected fitting set, largest w(S) of any fitting set)."""
+def _fitting_sets(inst: Instance, w: np.ndarray | None = None):
+    """Every set of neurons with sources (and w > 0, given w) that fits the crossbar, with
+    its axon count."""
     t = inst.types[0]
-    live = [p for p in range(inst.n) if inst.src[p] and w[p] > 0]
-    exc, top = -np.inf, 0.0
+    live = [p for p in range(inst.n) if inst.src[p] and (w is None or w[p] > 0)]
     for k in range(1, min(len(live), t.outputs) + 1):
         for s in itertools.combinations(live, k):
             u = len(set().union(*[inst.src[p] for p in s]))
             if u <= t.inputs:
-                top = max(top, float(w[list(s)].sum()))
-                if _connected(inst, s):
-                    exc = max(exc, float(w[list(s)].sum()) - u)
+                yield s, u
+
+
+def _brute(inst: Instance, w: np.ndarray) -> tuple[float, float]:
+    """(largest excess w(S) - |U(S)| of a connected fitting set, largest w(S) of any fitting set)."""
+    exc, top = -np.inf, 0.0
+    for s, u in _fitting_sets(inst, w):
+        top = max(top, float(w[list(s)].sum()))
+        if _connected(inst, s):
+            exc = max(exc, float(w[list(s)].sum()) - u)
     return exc, top
 
 
@@ -80,17 +87,6 @@ def test_separation_is_exact_and_its_certificate_bounds_every_set(seed, library)
     assert outs[0][0] == outs[1][0]
     for k in (1, 2, 3):
         np.testing.assert_allclose(outs[0][k], outs[1][k])
-
-
-def _fitting_sets(inst: Instance):
-    """Every neuron set with sources that fits the crossbar, with its axon count."""
-    t = inst.types[0]
-    live = [p for p in range(inst.n) if inst.src[p]]
-    for k in range(1, min(len(live), t.outputs) + 1):
-        for s in itertools.combinations(live, k):
-            u = len(set().union(*[inst.src[p] for p in s]))
-            if u <= t.inputs:
-                yield s, u
 
 
 @pytest.mark.parametrize("seed", range(5))
