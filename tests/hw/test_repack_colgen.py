@@ -103,6 +103,59 @@ def test_tabu_state_bitsets_follow_random_moves():
             assert st.rest[q] == bits(inst.axons(others))
 
 
+def test_compiled_scan_finds_the_reference_moves():
+    """The compiled move scan (repack_compiled.py: per-crossbar source counts, O(1) per pair)
+    returns the same best delta and the same set of tied moves as the bitset reference
+    (repack.scan_moves) along 150 tabu moves of preset D packed into two crossbars fewer,
+    with tabu entries, raised breakout weights and aspiration levels drawn at random."""
+    import random
+
+    pytest.importorskip("numba")
+    from spikeloom.hw.repack import _State, apply_move, scan_moves, weighted_overflow
+    from spikeloom.hw.repack_compiled import CompiledScan
+
+    inst = Instance(preset_network("D"), parse_library("homogeneous:16x16"))
+    groups = [list(b.neurons) for b in construct(inst)]
+    rng = random.Random(3)
+    for p in groups.pop() + groups.pop():  # overflowing crossbars, room kept unlimited
+        groups[rng.randrange(len(groups))].append(p)
+    st = _State(inst, groups, 10**6, 16)
+    cs = CompiledScan(inst, st.members, 10**6, 16)
+    tabu: dict[tuple[int, int], int] = {}
+    ties = 0
+    for it in range(1, 151):
+        cs.sync(st.members, st.dirty)
+        st.dirty.update(range(st.k))  # the reference refreshes every crossbar's bitsets
+        cs.tabu[:] = 0
+        for (p, j), until in tabu.items():
+            cs.tabu[p, j] = until
+        cur = weighted_overflow(st)
+        best_plain = rng.randrange(cur + 2)
+        ref_d, ref_moves = scan_moves(st, tabu, it, cur, best_plain)
+        d, moves = cs(st.w, it, cur, best_plain)
+        assert (d, sorted(moves)) == (ref_d, sorted(ref_moves))
+        assert ref_moves, "the overflow must stay positive along the walk"
+        ties += len(ref_moves) > 1
+        apply_move(st, ref_moves[rng.randrange(len(ref_moves))], tabu, it, rng)
+        if rng.random() < 0.2:
+            st.w[rng.randrange(st.k)] += 1
+    assert ties > 10  # the tie lists were compared too, not only single moves
+
+
+def test_elimination_without_numba_reaches_the_same_optimum(monkeypatch):
+    """With the compiled scan unavailable (no extra `fast`) the elimination runs on the
+    reference scan and still empties preset B down to its counting bound, 17 crossbars."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "spikeloom.hw.repack_compiled", None)  # import fails
+    g = preset_network("B")
+    lib = parse_library("homogeneous:16x16")
+    inst = Instance(g, lib)
+    bins = eliminate(inst, construct(inst), time_limit=60, seed=0, target=17)
+    assert len(bins) == 17 == area_bound(inst) // 256
+    assert check_mapping(g, lib, _mapping_dict(inst, bins)).valid
+
+
 def test_elimination_leaves_mixed_libraries_alone():
     g = synthetic_network(9, 16, 4, seed=0)
     inst = Instance(g, parse_library("4x4,8x8"))

@@ -138,12 +138,77 @@ def record_progress(st: _State, best_plain: int, stall: int, best_d: int) -> tup
     return best_plain, stall, False
 
 
+def scan_moves(st: _State, tabu: dict[tuple[int, int], int], it: int, cur: int,
+               best_plain: int) -> tuple[int | None, list[tuple[int, int, int]]]:
+    """The reference move scan: over every relocation (p, b, -1) and swap (p, b, q) of a
+    neuron p on an overflowing crossbar, the best change of weighted overflow and the moves
+    tied at it. A tabu move counts only when it would beat the best plain overflow so far
+    (aspiration). Bitsets: one OR and a popcount per pair."""
+    src, cap = st.src, st.cap_in
+    bad = [j for j in range(st.k) if len(st.cnt[j]) > cap]
+    best_d, moves = None, []
+    st.refresh()
+    rest, smask, mask, members, w = st.rest, st.smask, st.mask, st.members, st.w
+    ov = [_ov(len(c), cap) for c in st.cnt]  # overflow of each crossbar now
+    room = [len(m) < st.cap_out for m in members]
+    for a in bad:
+        wa, ova = w[a], ov[a]
+        for p in members[a]:
+            if not src[p]:
+                continue
+            rest_p, sm_p = rest[p], smask[p]
+            na = rest_p.bit_count()  # a's axons without p
+            da = wa * ((na - cap if na > cap else 0) - ova)
+            for b in range(st.k):
+                if b == a:
+                    continue
+                wb, ovb = w[b], ov[b]
+                free_pb = tabu.get((p, b), 0) < it
+                if room[b]:  # relocate p: a -> b
+                    nb = (mask[b] | sm_p).bit_count()
+                    d = da + wb * ((nb - cap if nb > cap else 0) - ovb)
+                    if free_pb or d + cur < best_plain:
+                        if best_d is None or d < best_d:
+                            best_d, moves = d, [(p, b, -1)]
+                        elif d == best_d:
+                            moves.append((p, b, -1))
+                for q in members[b]:  # swap p (a) <-> q (b)
+                    na2 = (rest_p | smask[q]).bit_count()
+                    nb2 = (rest[q] | sm_p).bit_count()
+                    d = wa * ((na2 - cap if na2 > cap else 0) - ova) + wb * ((nb2 - cap if nb2 > cap else 0) - ovb)
+                    if best_d is not None and d > best_d:
+                        continue
+                    if (free_pb and tabu.get((q, a), 0) < it) or d + cur < best_plain:
+                        if best_d is None or d < best_d:
+                            best_d, moves = d, [(p, b, q)]
+                        elif d == best_d:
+                            moves.append((p, b, q))
+    return best_d, moves
+
+
+def _scanner(st: _State) -> tuple[Callable[[int, int, int], tuple[int | None, list[tuple[int, int, int]]]], object]:
+    """(scan(it, cur, best_plain), tabu): the compiled scan (repack_compiled.py, extra
+    `fast`) with its tabu array, else `scan_moves` with a dict; the same moves either way."""
+    try:
+        from spikeloom.hw.repack_compiled import CompiledScan
+    except ImportError:
+        tabu: dict[tuple[int, int], int] = {}
+        return (lambda it, cur, best: scan_moves(st, tabu, it, cur, best)), tabu
+    cs = CompiledScan(st.inst, st.members, st.cap_out, st.cap_in)
+    st.dirty.clear()
+
+    def scan(it: int, cur: int, best: int) -> tuple[int | None, list[tuple[int, int, int]]]:
+        cs.sync(st.members, st.dirty)
+        st.dirty.clear()
+        return cs(st.w, it, cur, best)
+
+    return scan, cs.tabu
+
+
 def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
             stop: Callable[[], bool] | None = None) -> bool:
     """Tabu search to overflow 0; True when reached."""
-    src = st.src
-    cap = st.cap_in
-    tabu: dict[tuple[int, int], int] = {}
+    scan, tabu = _scanner(st)
     cur = weighted_overflow(st)
     best_plain = st.total()
     stall = 0
@@ -156,44 +221,7 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
         # and checking every 32 moves overran a 300 s limit by 80 s (DBSCAN flat_full_18)
         if time.perf_counter() > t_end or (it % 32 == 0 and stop is not None and stop()):
             return False
-        bad = [j for j in range(st.k) if len(st.cnt[j]) > cap]
-        best_d, moves = None, []
-        st.refresh()
-        rest, smask, mask, members, w = st.rest, st.smask, st.mask, st.members, st.w
-        ov = [_ov(len(c), cap) for c in st.cnt]  # overflow of each crossbar now
-        room = [len(m) < st.cap_out for m in members]
-        for a in bad:
-            wa, ova = w[a], ov[a]
-            for p in members[a]:
-                if not src[p]:
-                    continue
-                rest_p, sm_p = rest[p], smask[p]
-                na = rest_p.bit_count()  # a's axons without p
-                da = wa * ((na - cap if na > cap else 0) - ova)
-                for b in range(st.k):
-                    if b == a:
-                        continue
-                    wb, ovb = w[b], ov[b]
-                    free_pb = tabu.get((p, b), 0) < it
-                    if room[b]:  # relocate p: a -> b
-                        nb = (mask[b] | sm_p).bit_count()
-                        d = da + wb * ((nb - cap if nb > cap else 0) - ovb)
-                        if free_pb or d + cur < best_plain:
-                            if best_d is None or d < best_d:
-                                best_d, moves = d, [(p, b, -1)]
-                            elif d == best_d:
-                                moves.append((p, b, -1))
-                    for q in members[b]:  # swap p (a) <-> q (b)
-                        na2 = (rest_p | smask[q]).bit_count()
-                        nb2 = (rest[q] | sm_p).bit_count()
-                        d = wa * ((na2 - cap if na2 > cap else 0) - ova) + wb * ((nb2 - cap if nb2 > cap else 0) - ovb)
-                        if best_d is not None and d > best_d:
-                            continue
-                        if (free_pb and tabu.get((q, a), 0) < it) or d + cur < best_plain:
-                            if best_d is None or d < best_d:
-                                best_d, moves = d, [(p, b, q)]
-                            elif d == best_d:
-                                moves.append((p, b, q))
+        best_d, moves = scan(it, cur, best_plain)
         if not moves:
             return False
         apply_move(st, moves[rng.randrange(len(moves))], tabu, it, rng)
