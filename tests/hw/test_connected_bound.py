@@ -170,6 +170,37 @@ def test_support_shrinks_to_the_large_fanin_neurons_when_the_sets_are_too_many(m
     assert info["connected_min_fanin"] == 3 and lb == 3 * 40
 
 
+def test_neurons_off_the_support_pay_for_their_lone_axons(monkeypatch):
+    """A ring of 9 windows y_i (fan-in 3) with a tail t_i reading each y_i, on 5x8 crossbars.
+    Every crossbar has at most 5 axons: the windows need 5/3 axons each in any crossbar (w =
+    5/3 proves it, as in the window ring), and the 9 tails read 9 sources nobody else reads,
+    so any mapping has at least 9 x 5/3 + 9 = 24 axons: 5 crossbars, which a hand-built
+    mapping reaches (three windows' triples, then the tails 5 + 4). With a budget for the
+    windows' 36 sets but not the tails' 9 more, the bound weighs only the windows and counts
+    the tails' 9 lone axons: 5 crossbars, where the windows alone prove 3."""
+    from spikeloom.hw import check_mapping
+
+    m = 9
+    xs, ys, ts = (tuple(f"{c}{i}" for i in range(m)) for c in "xyt")
+    edges = tuple((xs[(i + d) % m], ys[i]) for i in range(m) for d in (-1, 0, 1)) + tuple(zip(ys, ts))
+    g, lib = Graph(xs + ys + ts, edges, xs, name="tail-ring"), parse_library("homogeneous:5x8")
+    inst = Instance(g, lib, external_inputs=True)
+    net = AxonNetwork(inst)
+    assert net.separate(net.fanin_at_least(1), 1e9).visited == 36 + 9
+    assert net.lone_axons(net.fanin_at_least(3)) == 9 and net.lone_axons(net.fanin_at_least(1)) == 0
+    groups = [ys[0:3], ys[3:6], ys[6:9], ts[0:5], ts[5:9]]
+    xbars = [{"id": k, "type": lib.types[0].name, "inputs": 5, "outputs": 8, "cost": 40, "neurons": list(ns),
+              "axons": sorted({u for u, v in edges if v in ns})} for k, ns in enumerate(groups)]
+    rep = check_mapping(g, lib, {"crossbars": xbars, "assignment": {n: x["id"] for x in xbars for n in x["neurons"]}},
+                        external=xs)
+    assert rep.valid and rep.area == 5 * 40
+    monkeypatch.setattr(AxonNetwork, "sets_per_second", lambda self: 40 / (20.0 * PASS_SHARE))
+    _, pi, _ = source_cover_bound(inst)
+    lb, info = connected_cover_bound(inst, 20.0, center=pi)
+    assert info["connected_min_fanin"] == 3 and info["connected_lone_axons"] == 9
+    assert lb == 5 * 40 and info["connected_raw"] == pytest.approx((15 + 9) * 40 / 5)
+
+
 def test_mixed_libraries_get_no_bound():
     inst = Instance(synthetic_network(9, 16, 4, seed=0), parse_library("4x4,8x8"))
     assert connected_cover_bound(inst, 5.0) == (0, {})

@@ -37,7 +37,13 @@ enumerated. When the first exact pass would hold more than PASS_SHARE of the tim
 neurons have few enough sets: on the systolic network (32x32) the 2,768 fan-in-1 neurons
 ride free on the others' axons in astronomically many sets (over 10^8 from a few seeds),
 while the rest have 148 thousand, and their LP proves 359 crossbars against the source
-cover's 343.
+cover's 343. The neurons left out still pay for their lone axons, the sources that no
+weighed neuron reads: for y feasible with y = 0 off the support R and any fitting S,
+y(S) = y(S - R) <= |U(S - R)|, and a lone source of a neuron in S is not in U(S - R), so
+|U(S)| >= y(S) + (lone sources read in S). Any mapping's crossbars together read every
+lone source at least once, so sum_b |U_b| >= sum y + (lone sources): on flat_full_18
+(support fan-in >= 29) each fan-in-2 and fan-in-3 neuron's last source (the layer before,
+read by it alone) is one.
 
 Cutting planes with in-out stabilisation (Ben-Ameur and Neto): separation at x = a center
 + (1 - a) w_LP, where center is the best certified point, starting at the source-cover
@@ -249,6 +255,13 @@ class AxonNetwork:
         return Separation(sorted(sets), float(best_exc.max(initial=0.0)), knapsack(emax, a, o) if exact else math.inf,
                           viol[:nviol[0]] if exact and nviol[0] <= len(viol) else None, visited)
 
+    def lone_axons(self, support: np.ndarray) -> int:
+        """Sources that no neuron of `support` (1.0 = weighed) reads."""
+        reader = np.repeat(np.arange(self.n), np.diff(self.sp))  # the neuron of each (neuron, source)
+        read = np.zeros(int(self.si.max(initial=-1)) + 1, bool)  # compact ids: every source is read
+        read[self.si[np.asarray(support)[reader] > 0]] = True
+        return int((~read).sum())
+
     def fanin_at_least(self, k: int) -> np.ndarray:
         """1.0 for neurons with at least k sources (at least 1), else 0.0."""
         return np.array([1.0 if len(s) >= max(k, 1) else 0.0 for s in self.src])
@@ -347,6 +360,7 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
     rate = net.sets_per_second()  # then measured on every pass
     budget = rate * time_limit * PASS_SHARE  # sets in one exact pass
     min_fanin = 1  # the bound weighs neurons of at least this fan-in
+    lone = 0  # axons read only by neurons it does not weigh (module docstring: Support)
     rounds = passes = quick_left = 0
     lp = math.inf
     step = cost_step(inst)
@@ -355,9 +369,9 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         return round_up(v * price, step)
 
     def info() -> dict[str, float]:
-        return {"connected_raw": best * price, "connected_lp": lp * price, "connected_rounds": rounds,
+        return {"connected_raw": best * price, "connected_lp": (lp + lone) * price, "connected_rounds": rounds,
                 "connected_passes": passes, "connected_cuts": len(pool), "connected_compiled": float(compiled),
-                "connected_min_fanin": min_fanin}
+                "connected_min_fanin": min_fanin, "connected_lone_axons": lone}
 
     while time.perf_counter() < t_end and area(best) < target:
         rounds += 1
@@ -365,7 +379,7 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         if solver.Solve() != pywraplp.Solver.OPTIMAL:
             break
         lp = solver.Objective().Value()
-        if area(lp) <= area(best):
+        if area(lp + lone) <= area(best):
             break  # the bound cannot rise above the LP
         w_lp = np.zeros(net.n)
         for p in has_src:
@@ -382,6 +396,7 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
             k = net.smallest_fanin_within(min(budget, rate * (t_end - time.perf_counter())))
             if k > min_fanin:
                 min_fanin, support = k, net.fanin_at_least(k)
+                lone = net.lone_axons(support)
                 c = c * support
                 for p in has_src:
                     if not support[p]:
@@ -397,9 +412,9 @@ def connected_cover_bound(inst: Instance, time_limit: float, center: list[float]
         if sep.violated is not None:
             repaired = net.repair(point, sep.violated)
             certified = max(certified, repaired, key=np.sum)
-        if certified.sum() > best:
-            raised = area(certified.sum()) > area(best)
-            best, c = float(certified.sum()), certified
+        if certified.sum() + lone > best:
+            raised = area(certified.sum() + lone) > area(best)
+            best, c = float(certified.sum() + lone), certified
             if raised and on_bound is not None:
                 on_bound(area(best), info())
         for s in sep.sets:  # violated at the point, so at w_LP too (the centre is feasible)
