@@ -148,7 +148,7 @@ class CompiledScan:
         self.nax = np.zeros(k, np.int64)
         self.own, self.zero_a, self.seen, self.c1, self.c2 = (np.zeros(n, np.int64) for _ in range(5))
         self.out = np.zeros((1024, 3), np.int64)
-        self.tabu = np.zeros((n, k), np.int64)
+        self.tabu = np.zeros((n, k), np.int32)  # 4 bytes: 20,000 neurons x 1,700 crossbars = 136 MB
         self.sync(members, range(k))
 
     def sync(self, members: list[set[int]], changed) -> None:
