@@ -98,13 +98,15 @@ def snn(digits):
 def test_every_engine_reads_the_same_mitigated_integers(snn, digits, lever):
     x, y = digits.x_test[:120], digits.y_test[:120]
     runs = {}
+    # BER 5e-2: at 2e-2 the clamp changed no trial's accuracy (5 of 5 trials) for the model
+    # this fixture trains on an Intel Xeon; it did for the one trained on AMD EPYC
     for engine in ("reference", "prefix", "delta", "auto"):
-        cc = CampaignConfig(bers=(2e-2,), trials=3, engine=engine, mitigation=lever)
+        cc = CampaignConfig(bers=(5e-2,), trials=3, engine=engine, mitigation=lever)
         runs[engine] = run_campaign(snn.build(), snn.model_config, x, y, cc, eval_seed=1)
     accs = {e: r.results[0].accuracies for e, r in runs.items()}
     assert len({tuple(a) for a in accs.values()}) == 1, accs
     base = run_campaign(snn.build(), snn.model_config, x, y,
-                        CampaignConfig(bers=(2e-2,), trials=3, engine="auto"), eval_seed=1)
+                        CampaignConfig(bers=(5e-2,), trials=3, engine="auto"), eval_seed=1)
     assert accs["reference"] != base.results[0].accuracies  # the lever changed the trials
 
 

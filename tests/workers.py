@@ -49,7 +49,11 @@ def busy_worker(kind: str) -> int | None:
         return None
     before = {pid: cpu_ticks(pid) for pid in workers}
     time.sleep(0.1)
-    return max(workers, key=lambda pid: cpu_ticks(pid) - before[pid])
+    used = {pid: cpu_ticks(pid) - before[pid] for pid in workers}
+    pid = max(workers, key=used.__getitem__)
+    # none used the CPU: all idle (between units, or a lingering earlier pool's), try again;
+    # killing an idle one let a campaign finish with nothing to run again (CI, 2026-12-01)
+    return pid if used[pid] > 0 else None
 
 
 def kill_a_busy_worker(under_way, kind: str, killed: list[int], timeout_s: float = 300) -> None:
