@@ -4,9 +4,9 @@ numba) against the bitset reference (repack.scan_moves), from the same state, on
     python benchmarks/elimination_speed.py [--network FILE --size A] [--seconds 20]
 
 The state: the constructive mapping (seed 0) with its `--drop` emptiest crossbars emptied
-into the others (repack.pack's greedy step, no search), so that the search keeps working. Each scan then runs the tabu search from a
-copy of that state for `--seconds` (the compiled one after one warm-up call that compiles
-or loads the kernel). Default network: TENNLab's DBSCAN systolic (4,498 neurons, 32x32).
+into the others (repack.insert_loose, pack's greedy step, no search), so that the search
+keeps working. Each scan then runs the tabu search from a copy of that state for
+`--seconds` (the compiled one after one warm-up call that compiles or loads the kernel). Default network: TENNLab's DBSCAN systolic (4,498 neurons, 32x32).
 The last line is a JSON object with the ratio and the machine.
 """
 
@@ -30,16 +30,9 @@ NETWORK = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tenn
 
 def start_groups(inst: Instance, drop: int) -> list[list[int]]:
     """The constructive mapping without its `drop` emptiest crossbars, whose neurons go
-    greedily where they add the least overflow (as repack.pack does before its search)."""
+    where repack.pack's greedy step puts them (before its search)."""
     groups = sorted((list(b.neurons) for b in construct(inst, seed=0)), key=len)
-    loose = [p for g in groups[:drop] for p in g]
-    groups = groups[drop:]
-    ct = inst.types[0]
-    st = repack._State(inst, groups, ct.outputs, ct.inputs)
-    for p in sorted(loose, key=lambda p: -inst.fanin[p]):
-        j = min((j for j in range(st.k) if len(st.members[j]) < ct.outputs),
-                key=lambda j: st.axons_after(j, (), inst.src[p]) - len(st.cnt[j]))
-        st.add(p, j)
+    st = repack.insert_loose(inst, groups[drop:], [p for g in groups[:drop] for p in g], random.Random(0))
     return [sorted(m) for m in st.members]
 
 

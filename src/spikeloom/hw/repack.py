@@ -267,11 +267,9 @@ def eliminate(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0,
     return [Bin(0, tuple(g)) for g in best]
 
 
-def pack(inst: Instance, groups: list[list[int]], loose: list[int], t_end: float, rng: random.Random,
-         max_iters: int, stop: Callable[[], bool] | None = None) -> list[Bin] | None:
-    """`loose` neurons added to the crossbars `groups` (homogeneous library; hardest first,
-    each where it adds the least overflow), then the tabu search to zero overflow. The
-    mapping on at most len(groups) crossbars, or None."""
+def insert_loose(inst: Instance, groups: list[list[int]], loose: list[int], rng: random.Random) -> _State | None:
+    """The tabu state of `groups` (homogeneous library) with the `loose` neurons added,
+    hardest first, each where it adds the least overflow; None when outputs run out."""
     ct = inst.types[0]
     st = _State(inst, groups, ct.outputs, ct.inputs)
     for p in sorted(loose, key=lambda p: -inst.fanin[p]):
@@ -281,7 +279,16 @@ def pack(inst: Instance, groups: list[list[int]], loose: list[int], t_end: float
         j = min(room, key=lambda j: (_ov(st.axons_after(j, (), inst.src[p]), ct.inputs)
                                      - st.over(j), st.axons_after(j, (), inst.src[p]), rng.random()))
         st.add(p, j)
-    if not _search(st, t_end, rng, max_iters, stop):
+    return st
+
+
+def pack(inst: Instance, groups: list[list[int]], loose: list[int], t_end: float, rng: random.Random,
+         max_iters: int, stop: Callable[[], bool] | None = None) -> list[Bin] | None:
+    """`loose` neurons added to the crossbars `groups` (homogeneous library; hardest first,
+    each where it adds the least overflow), then the tabu search to zero overflow. The
+    mapping on at most len(groups) crossbars, or None."""
+    st = insert_loose(inst, groups, loose, rng)
+    if st is None or not _search(st, t_end, rng, max_iters, stop):
         return None
     bins = [Bin(0, tuple(sorted(m))) for m in st.members if m]
     return bins if inst.is_valid(bins) else None
