@@ -9,6 +9,7 @@ from spikeloom.errors import ConfigError, DataError
 from spikeloom.hw import (
     Graph,
     graph_from_nir,
+    dbscan_flat_network,
     graph_from_weights,
     grid_network,
     load_edge_csv,
@@ -104,6 +105,22 @@ def test_grid_network_counts_by_hand():
     assert 2 * 36 < len(g.edges) < 2 * 16**2  # between the centres only and every full window (16^2 a layer)
     with pytest.raises(ConfigError):
         grid_network(0)
+
+
+def test_dbscan_flat_network_is_tennlabs_wiring(tennlab_dir):
+    """22 x 22 gives the real file's edges, name for name; 2 x 2 by hand: each C and B reads
+    the 3 other cells (4 x 3 x 2 = 24), Core 2 and Border 3 per cell (20): 44 edges."""
+    real = json.loads((tennlab_dir / "dbscan_flat_full_22_22_1_4.json").read_text())
+    name = {n["id"]: n["name"] for n in real["Nodes"]}
+    g = dbscan_flat_network(22)
+    assert set(g.edges) == {(name[e["from"]], name[e["to"]]) for e in real["Edges"]}
+    assert sorted(g.nodes) == sorted(name.values()) and set(g.inputs) == {name[i] for i in real["Inputs"]}
+    assert set(g.outputs) == {name[i] for i in real["Outputs"]}
+    small = dbscan_flat_network(2)
+    assert (len(small.nodes), len(small.edges), small.max_fan_in) == (20, 44, 3)
+    assert ("I[0][1]", "C[1][0]") in small.edges and ("I[0][0]", "C[0][0]") not in small.edges
+    with pytest.raises(ConfigError):
+        dbscan_flat_network(0)
 
 
 def test_generator_is_seeded_and_takes_sparsity():

@@ -22,7 +22,7 @@ from spikeloom.hw.importers import (
 from spikeloom.hw.instance import OBJECTIVES
 from spikeloom.hw.mapper import METHODS, map_network
 from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
-from spikeloom.hw.synthetic import PRESETS, grid_network, preset_network, synthetic_network
+from spikeloom.hw.synthetic import PRESETS, dbscan_flat_network, grid_network, preset_network, synthetic_network
 
 
 def plot_usage(result: MappingResult, path: str) -> str:
@@ -37,5 +37,5 @@ __all__ = [
     "MappedCrossbar", "MappingResult", "StageReport", "check_mapping", "graph_from_nir",
     "graph_from_tennlab", "graph_from_weights", "load_edge_csv", "load_library_file",
     "load_network", "load_nir", "load_profile", "load_tennlab", "map_network", "parse_library",
-    "grid_network", "plot_usage", "preset_network", "synthetic_network",
+    "dbscan_flat_network", "grid_network", "plot_usage", "preset_network", "synthetic_network",
 ]

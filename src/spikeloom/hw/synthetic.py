@@ -126,3 +126,36 @@ def grid_network(side: int, layers: int = 3, radius: int = 1, keep: float = 0.8,
     inputs = tuple(node(0, r, c) for r in range(side) for c in range(side))
     outputs = tuple(node(layers, r, c) for r in range(side) for c in range(side))
     return Graph(nodes, tuple(edges), inputs, outputs, name=name)
+
+
+def dbscan_flat_network(rows: int, cols: int | None = None, name: str = "dbscan-flat") -> Graph:
+    """The wiring of TENNLab's flat DBSCAN network (epsilon 1) on a rows x cols grid: per
+    cell p an input I[p] and four neurons, C[p] reading the inputs of p's 8-neighbourhood,
+    Core[p] reading I[p] and C[p], B[p] reading the Cores of p's 8-neighbourhood and
+    Border[p] reading I[p], Core[p] and B[p]. Outputs: Core and Border. Node names as
+    TENNLab's ("Core[r][c]"); 22 x 22 gives exactly the edges of
+    dbscan_flat_full_22_22_1_4.json. Thresholds and delays are left out (the mapper reads
+    only the wiring)."""
+    cols = rows if cols is None else cols
+    if rows < 1 or cols < 1:
+        raise ConfigError(f"dbscan_flat_network needs rows, cols >= 1, not {rows} x {cols}")
+    cells = list(itertools.product(range(rows), range(cols)))
+
+    def at(kind: str, r: int, c: int) -> str:
+        return f"{kind}[{r}][{c}]"
+
+    def around(r: int, c: int) -> list[tuple[int, int]]:
+        return [(r + dr, c + dc) for dr, dc in itertools.product((-1, 0, 1), repeat=2)
+                if (dr, dc) != (0, 0) and 0 <= r + dr < rows and 0 <= c + dc < cols]
+
+    edges: list[tuple[str, str]] = []
+    for r, c in cells:
+        edges += [(at("I", *q), at("C", r, c)) for q in around(r, c)]
+        edges += [(at("I", r, c), at("Core", r, c)), (at("C", r, c), at("Core", r, c))]
+    for r, c in cells:
+        edges += [(at("Core", *q), at("B", r, c)) for q in around(r, c)]
+        edges += [(at(k, r, c), at("Border", r, c)) for k in ("I", "Core", "B")]
+    nodes = tuple(at(k, r, c) for k in ("I", "C", "Core", "B", "Border") for r, c in cells)
+    inputs = tuple(at("I", r, c) for r, c in cells)
+    outputs = tuple(at(k, r, c) for k in ("Core", "Border") for r, c in cells)
+    return Graph(nodes, tuple(edges), inputs, outputs, name=name)
