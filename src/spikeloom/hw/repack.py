@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from spikeloom.hw.instance import Bin, Instance
 
@@ -44,31 +44,36 @@ class _State:
                     c[v] = c.get(v, 0) + 1
                 self.mask[j] |= self.smask[p]
         self.w = [1] * self.k
+        self.overflow = sum(self.over(j) for j in range(self.k))  # kept by remove/add
 
     def over(self, j: int) -> int:
         return max(0, len(self.cnt[j]) - self.cap_in)
 
     def total(self) -> int:
-        return sum(self.over(j) for j in range(self.k))
+        return self.overflow
 
     def remove(self, p: int) -> None:
         j = self.where[p]
         self.members[j].discard(p)
         c = self.cnt[j]
+        self.overflow -= self.over(j)
         for v in self.src[p]:
             if c[v] == 1:
                 del c[v]
                 self.mask[j] &= ~(1 << v)
             else:
                 c[v] -= 1
+        self.overflow += self.over(j)
         self.dirty.add(j)
 
     def add(self, p: int, j: int) -> None:
         self.where[p] = j
         self.members[j].add(p)
         c = self.cnt[j]
+        self.overflow -= self.over(j)
         for v in self.src[p]:
             c[v] = c.get(v, 0) + 1
+        self.overflow += self.over(j)
         self.mask[j] |= self.smask[p]
         self.dirty.add(j)
 
@@ -186,9 +191,10 @@ def scan_moves(st: _State, tabu: dict[tuple[int, int], int], it: int, cur: int,
     return best_d, moves
 
 
-def _scanner(st: _State) -> tuple[Callable[[int, int, int], tuple[int | None, list[tuple[int, int, int]]]], object]:
+def _scanner(st: _State) -> tuple[Callable[[int, int, int], tuple[int | None, Sequence]], object]:
     """(scan(it, cur, best_plain), tabu): the compiled scan (repack_compiled.py, extra
-    `fast`) with its tabu array, else `scan_moves` with a dict; the same moves either way."""
+    `fast`) with its tabu array, else `scan_moves` with a dict; the same moves either way
+    (as rows of an array from the compiled scan)."""
     try:
         from spikeloom.hw.repack_compiled import CompiledScan
     except ImportError:
@@ -197,7 +203,7 @@ def _scanner(st: _State) -> tuple[Callable[[int, int, int], tuple[int | None, li
     cs = CompiledScan(st.inst, st.members, st.cap_out, st.cap_in)
     st.dirty.clear()
 
-    def scan(it: int, cur: int, best: int) -> tuple[int | None, list[tuple[int, int, int]]]:
+    def scan(it: int, cur: int, best: int) -> tuple[int | None, Sequence]:
         cs.sync(st.members, st.dirty)
         st.dirty.clear()
         return cs(st.w, it, cur, best)
@@ -222,9 +228,9 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
         if time.perf_counter() > t_end or (it % 32 == 0 and stop is not None and stop()):
             return False
         best_d, moves = scan(it, cur, best_plain)
-        if not moves:
+        if not len(moves):
             return False
-        apply_move(st, moves[rng.randrange(len(moves))], tabu, it, rng)
+        apply_move(st, tuple(map(int, moves[rng.randrange(len(moves))])), tabu, it, rng)
         cur += best_d
         best_plain, stall, reweighted = record_progress(st, best_plain, stall, best_d)
         if reweighted:
