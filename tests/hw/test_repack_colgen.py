@@ -236,3 +236,29 @@ def test_second_dive_in_a_child_process_reaches_the_bound(case120):
     assert bg.crossbars() == 16
     rep = check_mapping(g, lib, _mapping_dict(inst, bins))
     assert rep.valid and rep.area == lb and rep.crossbars_used == 16
+
+
+def test_kept_overflow_matches_a_recount_along_random_moves():
+    """The elimination keeps its total overflow as it moves neurons (repack._State, and the
+    mixed-library state whose overflow also counts outputs): after every one of 300 random
+    relocations and swaps it equals the sum over crossbars counted afresh."""
+    import random
+
+    from spikeloom.hw.repack import _State, apply_move
+    from spikeloom.hw.typed_repack import _Typed
+
+    rng = random.Random(5)
+    for lib, make in (("homogeneous:16x16", lambda i, g: _State(i, g, 16, 16)),
+                      ("table2", lambda i, g: _Typed(i, g, [rng.randrange(len(i.types)) for _ in g]))):
+        inst = Instance(preset_network("D"), parse_library(lib))
+        groups = [[] for _ in range(12)]
+        for p in range(inst.n):
+            groups[rng.randrange(12)].append(p)
+        st = make(inst, groups)
+        tabu: dict[tuple[int, int], int] = {}
+        for it in range(300):
+            p = rng.randrange(inst.n)
+            b = rng.choice([j for j in range(st.k) if j != st.where[p]])
+            q = rng.choice(sorted(st.members[b])) if st.members[b] and rng.random() < 0.5 else -1
+            apply_move(st, (p, b, q), tabu, it, rng)
+            assert st.total() == sum(st.over(j) for j in range(st.k)) > 0

@@ -54,9 +54,9 @@ class _State:
 
     def remove(self, p: int) -> None:
         j = self.where[p]
+        self.overflow -= self.over(j)
         self.members[j].discard(p)
         c = self.cnt[j]
-        self.overflow -= self.over(j)
         for v in self.src[p]:
             if c[v] == 1:
                 del c[v]
@@ -68,9 +68,9 @@ class _State:
 
     def add(self, p: int, j: int) -> None:
         self.where[p] = j
+        self.overflow -= self.over(j)
         self.members[j].add(p)
         c = self.cnt[j]
-        self.overflow -= self.over(j)
         for v in self.src[p]:
             c[v] = c.get(v, 0) + 1
         self.overflow += self.over(j)

@@ -34,9 +34,9 @@ class _Typed(_State):
     """repack.py's state with each crossbar's own inputs and outputs; overflow counts both."""
 
     def __init__(self, inst: Instance, groups: list[list[int]], types: list[int]) -> None:
-        super().__init__(inst, groups, 0, 0)
-        self.cap_in = [inst.types[t].inputs for t in types]
-        self.cap_out = [inst.types[t].outputs for t in types]
+        # per-crossbar capacities (lists) where the homogeneous state has one number each
+        super().__init__(inst, groups, [inst.types[t].outputs for t in types],  # type: ignore[arg-type]
+                         [inst.types[t].inputs for t in types])  # type: ignore[arg-type]
 
     def over(self, j: int) -> int:
         return _ov(len(self.cnt[j]), self.cap_in[j]) + _ov(len(self.members[j]), self.cap_out[j])
