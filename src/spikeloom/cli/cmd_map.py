@@ -11,6 +11,7 @@ from spikeloom.errors import ConfigError, SpikeloomError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from spikeloom.hw.instance import OBJECTIVES
+    from spikeloom.hw.mapper import STARTS
 
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--network", metavar="FILE",
@@ -27,10 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="axon-sharing", choices=["axon-sharing", "mcc", "hypergraph"],
                         help="axon-sharing (our search), mcc (SpikeHard-style baseline) or hypergraph "
                              "(repaired Mt-KaHyPar partition, baseline; needs spikeloom[hypergraph])")
-    parser.add_argument("--start", default="auto", choices=["auto", "construct", "hypergraph", "best"],
+    parser.add_argument("--start", default="auto", choices=list(STARTS),
                         help="first mapping of the axon-sharing search: constructive heuristic, repaired "
-                             "hypergraph partition, the better of both, or auto (default: best above 1,500 "
-                             "neurons when spikeloom[hypergraph] is installed, else construct)")
+                             "hypergraph partition, each depth layer mapped alone (homogeneous library), "
+                             "the best of those, or auto (default: best above 1,500 neurons, else construct)")
     parser.add_argument("--objective", default="area", choices=list(OBJECTIVES))
     parser.add_argument("--profile", metavar="FILE",
                         help="per-neuron spike counts (JSON {id: count} or CSV id,count) for packets")

@@ -18,6 +18,7 @@ from spikeloom.hw.hypergraph import available as hypergraph_available
 from spikeloom.hw.hypergraph import hypergraph_mapping
 from spikeloom.hw.incumbent import Bound, Incumbent, gap
 from spikeloom.hw.instance import OBJECTIVES, Bin, Instance
+from spikeloom.hw.layers import depth_layers, layer_graph, side_by_side
 from spikeloom.hw.lns import score
 from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
 from spikeloom.hw.stages import (
@@ -33,7 +34,7 @@ from spikeloom.hw.stages import (
 )
 
 METHODS = ("axon-sharing", "mcc", "hypergraph")
-STARTS = ("auto", "construct", "hypergraph", "best")
+STARTS = ("auto", "construct", "hypergraph", "layers", "best")
 
 
 def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "area",
@@ -47,9 +48,10 @@ def map_network(graph: Graph, library: CrossbarLibrary, *, objective: str = "are
     `method` "axon-sharing" runs the stages of stages.py; "mcc" the SpikeHard-style
     baseline; "hypergraph" a repaired Mt-KaHyPar partition (baseline, extra `hypergraph`).
     `start_method`: the first mapping of the search, "construct" (constructive heuristic),
-    "hypergraph" (the repaired partition, for `shares.hypergraph` of the time), "best"
-    (both; the better one) or "auto" ("best" above COLGEN_MAX_NEURONS neurons when
-    mtkahypar is installed, else "construct"). `time_limit` (s) bounds the whole run; `deterministic_time` optionally bounds
+    "hypergraph" (the repaired partition, for `shares.hypergraph` of the time), "layers"
+    (each depth layer mapped alone, for `shares.layers`; homogeneous libraries), "best"
+    (each of them that applies; the best one) or "auto" ("best" above COLGEN_MAX_NEURONS
+    neurons, else "construct"). `time_limit` (s) bounds the whole run; `deterministic_time` optionally bounds
     CP-SAT's deterministic time; `shares` splits the time between the stages (budget.py).
     `external_inputs` leaves the graph's inputs off the crossbars (their spikes arrive from
     outside). `full_model` None = when small enough. `start`: begin from an earlier
@@ -124,16 +126,7 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
         if stages[0] == "area" and start.stages and start.stages[0].objective == "area":
             inherited = start.stages[0]
     else:
-        if start_method == "auto":
-            start_method = "best" if inst.n > COLGEN_MAX_NEURONS and hypergraph_available() else "construct"
-        bins = (construct(area_inst, stages, seed, budget.clock() + budget.run_seconds("construct"))
-                if start_method != "hypergraph" else None)
-        if start_method != "construct":
-            hg = hypergraph_start(area_inst, budget, seed, workers, info)
-            info["hypergraph_area"] = area_inst.metrics(hg)["area"]
-            say(f"hypergraph start: {dict(zip(stages, score(area_inst, hg, stages), strict=True))}")
-            if bins is None or score(area_inst, hg, stages) < score(area_inst, bins, stages):
-                bins = hg
+        bins = _start(area_inst, stages, budget, seed, workers, start_method, info, notes, say)
     if bins is None:
         raise InfeasibleError("no mapping fits the available crossbar counts; raise the counts "
                               "or add larger crossbars")
@@ -173,6 +166,64 @@ def _search(inst: Instance, stages: tuple[str, ...], budget: Budget, bounds: dic
     if incumbent.inst is not inst:
         incumbent = _on_library(inst, incumbent)
     return incumbent.bins, reports, tuple(incumbent.history)
+
+
+def _start(inst: Instance, stages: tuple[str, ...], budget: Budget, seed: int, workers: int, method: str,
+           info: dict[str, float], notes: list[str], say: Callable[[str], None]) -> list[Bin] | None:
+    """The first mapping by `method` (STARTS): "auto" is "best" above COLGEN_MAX_NEURONS
+    neurons, else "construct"; "best" takes the best of the constructive heuristic, the
+    repaired hypergraph partition (when mtkahypar is installed) and the layer-by-layer
+    mapping (where it applies: `_layers`); "layers" falls back to the constructive
+    heuristic where it does not. None when nothing fits the crossbar counts."""
+    if method == "auto":
+        method = "best" if inst.n > COLGEN_MAX_NEURONS else "construct"
+    found: list[list[Bin] | None] = []
+    layers = _layers(inst) if method in ("layers", "best") else []
+    if method == "layers" and not layers:
+        notes.append("start: the layer-by-layer start does not apply (it needs one crossbar size and 2+ "
+                     "layers none of which holds most neurons); constructive heuristic instead")
+        method = "construct"
+    if method in ("construct", "best"):
+        found.append(construct(inst, stages, seed, budget.clock() + budget.run_seconds("construct")))
+    if method == "hypergraph" or (method == "best" and hypergraph_available()):
+        found.append(hypergraph_start(inst, budget, seed, workers, info))
+        info["hypergraph_area"] = inst.metrics(found[-1])["area"]
+        say(f"hypergraph start: {dict(zip(stages, score(inst, found[-1], stages), strict=True))}")
+    if layers:
+        found.append(_layered_start(inst, layers, budget, seed, workers, info, say))
+    return min((b for b in found if b is not None), key=lambda b: score(inst, b, stages), default=None)
+
+
+def _layers(inst: Instance) -> list[list[int]]:
+    """The depth layers (layers.py) when the layer-by-layer start applies: a homogeneous
+    library (the elimination that merges them is homogeneous) and 2+ layers, none holding
+    more than half the neurons (a network around one recurrent core gains no start from
+    its few small layers, only loses their time); else []."""
+    if len(inst.types) != 1:
+        return []
+    layers = depth_layers(inst)
+    if len(layers) < 2 or 2 * max(map(len, layers)) > sum(map(len, layers)):
+        return []
+    return layers
+
+
+def _layered_start(inst: Instance, layers: list[list[int]], budget: Budget, seed: int, workers: int,
+                   info: dict[str, float], say: Callable[[str], None]) -> list[Bin]:
+    """Each of the `layers` mapped alone on area, its sources external, for `shares.layers`
+    of the run's time split by the layers' neuron counts; the layer mappings side by side."""
+    seconds = budget.run_seconds("layers")
+    total = sum(map(len, layers))
+    pos = {inst.node_ids[v]: p for p, v in enumerate(inst.placed)}
+    groups: list[list[int]] = []
+    for k, layer in enumerate(layers):
+        sub = layer_graph(inst, layer, f"{inst.graph.name} layer {k + 1}")
+        r = map_network(sub, inst.library, objective="area", time_limit=seconds * len(layer) / total,
+                        workers=workers, seed=seed, external_inputs=True)
+        groups += [[pos[n] for n in x.neurons] for x in r.crossbars]
+    bins = side_by_side(inst, groups)
+    info.update({"layers": len(layers), "layers_area": inst.metrics(bins)["area"]})
+    say(f"layered start ({len(layers)} layers): {{'area': {info['layers_area']}}}")
+    return bins
 
 
 def _split_reduced(inst: Instance) -> Instance:
