@@ -1,9 +1,9 @@
 """Crossbar-mapping benchmark: presets A..E, fresh networks, real TENNLab networks
 (figures for docs/results.md).
 
-    python benchmarks/mapping.py [--suite presets,fresh,fresh-table2,tennlab,grid] [--area-time 60]
+    python benchmarks/mapping.py [--suite presets,fresh,fresh-table2,tennlab,dbscan,grid] [--area-time 60]
                                  [--table2-time 30] [--lex-time 15] [--workers 2]
-                                 [--fresh 10] [--real-time 300] [--tennlab-dir DIR] [--grid 3]
+                                 [--fresh 10] [--real-time 300] [--tennlab-dir DIR] [--dbscan 24,23] [--grid 3]
                                  [--large 0|N] [--large-time 300]
 
 Suites: `presets` (below); `fresh`: networks of the presets' sizes drawn with seeds
@@ -11,7 +11,9 @@ FRESH_SEED + i, never used for tuning (area only, homogeneous 16x16, `--area-tim
 and worst gap); `fresh-table2`: the same networks on table2 (`--table2-time`); `tennlab`: every network in `--tennlab-dir` (TENNLab JSON/.txt) on the
 smallest square crossbar that holds its widest neuron (area only, `--real-time`), next to
 MCC and the repaired hypergraph partition (`--method hypergraph`, when mtkahypar is
-installed); `grid`: `--grid` fresh grid-local networks in the style of TENNLab's DBSCAN
+installed); `dbscan`: TENNLab's flat DBSCAN wiring (dbscan_flat_network) at the `--dbscan`
+grid sizes (24 x 24: 2,880 nodes; 23 x 23: 2,645), fresh instances of flat_full_22's family
+(20 and 21 are the dev sizes), as the tennlab suite; `grid`: `--grid` fresh grid-local networks in the style of TENNLab's DBSCAN
 layers (grid_network(26, 3 layers, radius 1, keep 0.8): 2,704 nodes, fan-in <= 9, seeds
 GRID_SEED + i, never used for tuning), as the tennlab suite. Every mapping is re-checked
 by the independent checker.
@@ -37,6 +39,7 @@ import numpy as np
 
 from spikeloom.hw import (
     check_mapping,
+    dbscan_flat_network,
     grid_network,
     load_network,
     map_network,
@@ -164,6 +167,13 @@ def tennlab_suite(args) -> dict:
     return large_suite(args, ((name, g) for name, g in graphs if len(g.nodes) >= args.min_nodes))
 
 
+def dbscan_suite(args) -> dict:
+    """TENNLab's flat DBSCAN wiring (`dbscan_flat_network`) at the `--dbscan` grid sizes, as
+    the tennlab suite: fresh instances of the real flat_full_22's family (dev sizes 20, 21)."""
+    sizes = [int(x) for x in args.dbscan.split(",") if x]
+    return large_suite(args, ((f"dbscan flat {n}x{n}", dbscan_flat_network(n)) for n in sizes))
+
+
 def grid_suite(args) -> dict:
     """`--grid` fresh grid-local networks, seeds GRID_SEED + i."""
     return large_suite(args, ((f"grid 26x26x3 seed {GRID_SEED + i}", grid_network(26, 3, seed=GRID_SEED + i))
@@ -177,10 +187,12 @@ def main() -> None:
     ap.add_argument("--lex-time", type=float, default=15.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--presets", default="ABCDE")
-    ap.add_argument("--suite", default="presets", help="comma-separated: presets, fresh, fresh-table2, tennlab, grid")
+    ap.add_argument("--suite", default="presets",
+                    help="comma-separated: presets, fresh, fresh-table2, tennlab, dbscan, grid")
     ap.add_argument("--fresh", type=int, default=10, help="fresh networks (suite fresh)")
     ap.add_argument("--real-time", type=float, default=300.0, help="seconds per TENNLab or grid network")
     ap.add_argument("--grid", type=int, default=3, help="fresh grid-local networks (suite grid)")
+    ap.add_argument("--dbscan", default="24,23", help="grid sizes of the dbscan suite (fresh: not 20 or 21, the dev sizes)")
     ap.add_argument("--hg-time", type=float, default=30.0, help="seconds for the hypergraph baseline")
     ap.add_argument("--tennlab-dir", default=str(TENNLAB_DIR))
     ap.add_argument("--min-nodes", type=int, default=100, help="TENNLab networks at least this large")
@@ -188,9 +200,9 @@ def main() -> None:
     ap.add_argument("--large-time", type=float, default=300.0)
     args = ap.parse_args()
     suites = [x for x in args.suite.split(",") if x]
-    unknown = set(suites) - {"presets", "fresh", "fresh-table2", "tennlab", "grid"}
+    unknown = set(suites) - {"presets", "fresh", "fresh-table2", "tennlab", "dbscan", "grid"}
     if unknown:
-        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose presets, fresh, fresh-table2, tennlab, grid")
+        raise SystemExit(f"unknown suite(s) {sorted(unknown)}; choose presets, fresh, fresh-table2, tennlab, dbscan, grid")
     extra = {}
     if "fresh" in suites:
         extra["fresh"] = fresh_suite(args)
@@ -200,6 +212,8 @@ def main() -> None:
         print(json.dumps({k: v for k, v in extra["fresh_table2"].items() if k != "rows"}), flush=True)
     if "tennlab" in suites:
         extra["tennlab"] = tennlab_suite(args)
+    if "dbscan" in suites:
+        extra["dbscan"] = dbscan_suite(args)
     if "grid" in suites:
         extra["grid"] = grid_suite(args)
     if "presets" not in suites:
