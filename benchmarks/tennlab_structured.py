@@ -58,7 +58,7 @@ def flat_key(node: str, width: int = 22) -> tuple:
         return ("low",) if x < 3 else ("high",) if x >= width - 3 else ("inside", (x - 3) // 2)
 
     if layer in (1, 3):
-        return layer, band(row), band(col)
+        return f"layer {layer}", band(row), band(col)
     return "rest", pos // 4
 
 
