@@ -87,10 +87,9 @@ def main() -> None:
     ap.add_argument("--bound-time", type=float, default=60.0, help="seconds for each source-cover bound")
     args = ap.parse_args()
     d = Path(args.tennlab_dir)
-    rows = [structured(load_network(d / "dbscan_systolic_346_2_4.json"), "dbscan_systolic_346_2_4.json", 32,
-                       systolic_key, args.bound_time),
-            structured(load_network(d / "dbscan_flat_full_22_22_1_4.json"), "dbscan_flat_full_22_22_1_4.json", 16,
-                       flat_key, args.bound_time)]
+    rows = [structured(load_network(d / name), name, size, key, args.bound_time)
+            for name, size, key in (("dbscan_systolic_346_2_4.json", 32, systolic_key),
+                                    ("dbscan_flat_full_22_22_1_4.json", 16, flat_key))]
     for n in (int(x) for x in args.flat_sizes.split(",") if x):
         rows.append(structured(dbscan_flat_network(n), f"dbscan_flat_network({n})", 16,
                                lambda node, n=n: flat_key(node, n), args.bound_time))

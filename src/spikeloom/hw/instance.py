@@ -87,6 +87,11 @@ class Instance:
                         f"inputs hold only {have} neurons; raise the crossbar counts")
 
     @cached_property
+    def position(self) -> dict[str, int]:
+        """Node id -> position of each placed neuron (results name neurons by id)."""
+        return {self.node_ids[v]: p for p, v in enumerate(self.placed)}
+
+    @cached_property
     def sources_used(self) -> list[int]:
         """Node indices that drive at least one placed neuron."""
         return [v for v, t in enumerate(self.tgt) if t]

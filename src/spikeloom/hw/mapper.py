@@ -213,13 +213,12 @@ def _layered_start(inst: Instance, layers: list[list[int]], budget: Budget, seed
     of the run's time split by the layers' neuron counts; the layer mappings side by side."""
     seconds = budget.run_seconds("layers")
     total = sum(map(len, layers))
-    pos = {inst.node_ids[v]: p for p, v in enumerate(inst.placed)}
     groups: list[list[int]] = []
     for k, layer in enumerate(layers):
         sub = layer_graph(inst, layer, f"{inst.graph.name} layer {k + 1}")
         r = map_network(sub, inst.library, objective="area", time_limit=seconds * len(layer) / total,
                         workers=workers, seed=seed, external_inputs=True)
-        groups += [[pos[n] for n in x.neurons] for x in r.crossbars]
+        groups += [[inst.position[n] for n in x.neurons] for x in r.crossbars]
     bins = side_by_side(inst, groups)
     info.update({"layers": len(layers), "layers_area": inst.metrics(bins)["area"]})
     say(f"layered start ({len(layers)} layers): {{'area': {info['layers_area']}}}")
@@ -259,10 +258,9 @@ def _first_bound(bounds: dict[str, float], objective: str) -> Bound:
 
 def _bins_of(inst: Instance, start: MappingResult) -> list[Bin]:
     """The crossbars of an earlier result, in index form (checked against this instance)."""
-    pos = {inst.node_ids[v]: p for p, v in enumerate(inst.placed)}
     type_of = {t.name: k for k, t in enumerate(inst.types)}
     try:
-        bins = [Bin(type_of[x.type], tuple(pos[n] for n in x.neurons)) for x in start.crossbars]
+        bins = [Bin(type_of[x.type], tuple(inst.position[n] for n in x.neurons)) for x in start.crossbars]
     except KeyError as err:
         raise ConfigError(f"the start mapping does not match this network/library: {err}") from None
     if not inst.is_valid(bins):
