@@ -8,8 +8,8 @@ import pytest
 from spikeloom.errors import ConfigError, DataError
 from spikeloom.hw import (
     Graph,
-    graph_from_nir,
     dbscan_flat_network,
+    graph_from_nir,
     graph_from_weights,
     grid_network,
     load_edge_csv,

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from spikeloom.errors import ConfigError
-from spikeloom.hw import Graph, check_mapping, dbscan_flat_network, map_network, parse_library, preset_network
+from spikeloom.hw import (
+    Graph,
+    check_mapping,
+    dbscan_flat_network,
+    map_network,
+    parse_library,
+    preset_network,
+)
 from spikeloom.hw.instance import Instance
 from spikeloom.hw.layers import depth_layers, layer_graph, side_by_side
 

@@ -22,7 +22,13 @@ from spikeloom.hw.importers import (
 from spikeloom.hw.instance import OBJECTIVES
 from spikeloom.hw.mapper import METHODS, map_network
 from spikeloom.hw.result import MappedCrossbar, MappingResult, StageReport
-from spikeloom.hw.synthetic import PRESETS, dbscan_flat_network, grid_network, preset_network, synthetic_network
+from spikeloom.hw.synthetic import (
+    PRESETS,
+    dbscan_flat_network,
+    grid_network,
+    preset_network,
+    synthetic_network,
+)
 
 
 def plot_usage(result: MappingResult, path: str) -> str:
