@@ -71,3 +71,29 @@ def test_layered_start_needs_layers_and_one_size():
         assert any("layer-by-layer start does not apply" in n for n in res.notes)
     with pytest.raises(ConfigError, match="unknown start"):
         map_network(g, LIB, time_limit=1, start_method="layer")
+
+
+def test_layered_start_hands_time_left_to_the_layers_after(monkeypatch):
+    """The layers share `shares.layers` of the run (0.25 of 100 s = 25 s on a hand-made
+    clock) by the neuron counts left: four equal layers; the first gets 25 / 4 = 6.25 s and
+    uses 4, the second gets 21 / 3 = 7 s and overruns to 8, the third gets 13 / 2 = 6.5 s and
+    uses 6, the last gets the 7 s that remain."""
+    from spikeloom.hw import mapper
+    from spikeloom.hw.budget import Budget
+
+    now = [0.0]
+    used = iter([4.0, 8.0, 6.0, 6.0])
+    limits: list[float] = []
+    real = mapper.map_network
+
+    def timed_map(graph, library, **kw):
+        limits.append(kw["time_limit"])
+        now[0] += next(used)
+        return real(graph, library, **{**kw, "time_limit": 1.0, "workers": 1})
+
+    monkeypatch.setattr(mapper, "map_network", timed_map)
+    inst = Instance(dbscan_flat_network(4), LIB)
+    bins = mapper._layered_start(inst, mapper._layers(inst), Budget(100.0, clock=lambda: now[0]), 0, 1, {},
+                                 lambda _m: None)
+    assert limits == pytest.approx([6.25, 7.0, 6.5, 7.0])
+    assert inst.is_valid(bins)

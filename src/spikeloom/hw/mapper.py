@@ -210,13 +210,17 @@ def _layers(inst: Instance) -> list[list[int]]:
 def _layered_start(inst: Instance, layers: list[list[int]], budget: Budget, seed: int, workers: int,
                    info: dict[str, float], say: Callable[[str], None]) -> list[Bin]:
     """Each of the `layers` mapped alone on area, its sources external, for `shares.layers`
-    of the run's time split by the layers' neuron counts; the layer mappings side by side."""
-    seconds = budget.run_seconds("layers")
-    total = sum(map(len, layers))
+    of the run's time: each layer gets the time still left of it split by the neuron counts
+    left (a layer that overruns or ends early shifts the others); the layer mappings side
+    by side."""
+    deadline = budget.clock() + budget.run_seconds("layers")
+    left = sum(map(len, layers))
     groups: list[list[int]] = []
     for k, layer in enumerate(layers):
         sub = layer_graph(inst, layer, f"{inst.graph.name} layer {k + 1}")
-        r = map_network(sub, inst.library, objective="area", time_limit=seconds * len(layer) / total,
+        seconds = max(budget.shares.min_step_s, (deadline - budget.clock()) * len(layer) / left)
+        left -= len(layer)
+        r = map_network(sub, inst.library, objective="area", time_limit=seconds,
                         workers=workers, seed=seed, external_inputs=True)
         groups += [[inst.position[n] for n in x.neurons] for x in r.crossbars]
     bins = side_by_side(inst, groups)
