@@ -3,6 +3,8 @@ price-and-dive (dive.py) against optima computed independently by enumerating se
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from spikeloom.hw import check_mapping, dive, parse_library, preset_network, synthetic_network
@@ -262,3 +264,31 @@ def test_kept_overflow_matches_a_recount_along_random_moves():
             q = rng.choice(sorted(st.members[b])) if st.members[b] and rng.random() < 0.5 else -1
             apply_move(st, (p, b, q), tabu, it, rng)
             assert st.total() == sum(st.over(j) for j in range(st.k)) > 0
+
+
+def test_elimination_restarts_from_its_start_and_keeps_the_best_descent(monkeypatch):
+    """With `restart_s`, a stalled descent starts again from the given mapping and the best
+    mapping over all descents is returned. `pack` is replaced by a script: the first descent
+    empties two crossbars (9 -> 7), every later one only one (9 -> 8), each then stalls."""
+    from spikeloom.hw import repack
+
+    inst = Instance(synthetic_network(9, 16, 4, seed=0, locality=0.3), parse_library("homogeneous:4x4"))
+    start = [Bin(0, (p,)) for p in range(inst.n)]
+    calls: list[int] = []  # crossbars left after the drop, per pack call
+
+    def scripted_pack(inst_, groups, loose, t_end, rng, max_iters, stop=None):
+        calls.append(len(groups))
+        descents = calls.count(len(start) - 1)
+        if len(groups) >= len(start) - (2 if descents == 1 else 1):
+            return [Bin(0, tuple(g + (loose if j == 0 else []))) for j, g in enumerate(groups)]
+        time.sleep(0.01)  # a failed attempt takes time
+        return None
+
+    monkeypatch.setattr(repack, "pack", scripted_pack)
+    found = eliminate(inst, start, time_limit=1.0, restart_s=0.05)
+    assert calls.count(len(start) - 1) >= 3  # restarted at least twice
+    assert len(found) == len(start) - 2
+    assert sorted(p for b in found for p in b.neurons) == list(range(inst.n))
+    calls.clear()
+    assert len(eliminate(inst, start, time_limit=0.3)) == len(start) - 2
+    assert calls.count(len(start) - 1) == 1  # without restart_s: one descent

@@ -36,6 +36,7 @@ class Shares(Spec):
     hypergraph: float = 0.06  # of the run's time: hypergraph partitioner start (at most hypergraph_max_s)
     hypergraph_max_s: float = 20.0
     layers: float = 0.25  # of the run's time: the layer-by-layer start (large networks; set on dev DBSCAN flat 20x20)
+    restart_s: float = 10.0  # s without improvement after which eliminate_stage's descent starts again (at least its climb)
     stall_s: float = 8.0  # s without improvement after which the elimination child dives instead (D)
     min_step_s: float = 0.2  # no step gets less than this
 

@@ -240,23 +240,32 @@ def _search(st: _State, t_end: float, rng: random.Random, max_iters: int,
 
 def eliminate(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0,
               max_iters: int = 5000, target: int | Callable[[], int] = 0,
-              log: Callable[[list[Bin]], None] | None = None) -> list[Bin]:
+              log: Callable[[list[Bin]], None] | None = None, restart_s: float | None = None) -> list[Bin]:
     """Fewer crossbars than `bins` where the local search finds them (homogeneous libraries
     only; otherwise `bins` unchanged). Stops at `target` crossbars or after `time_limit` s;
     `log` sees every improved mapping. `target` may be a callable (a bound that another
-    process is still raising)."""
+    process is still raising). `restart_s`: once a descent has not improved for that many
+    seconds (and for as long as it took to get there) while another descent of that length
+    still fits in the time, the search starts again from `bins` with the random choices
+    going on (another local optimum); the best mapping of all descents is returned."""
     if len(inst.types) != 1 or not bins:
         return bins
     ct = inst.types[0]
     t_end = time.perf_counter() + time_limit
     rng = random.Random(seed)
-    best = [list(b.neurons) for b in bins]
+    start = [list(b.neurons) for b in bins]
+    best = overall = start
     goal = target if callable(target) else (lambda: target)
 
     def stop() -> bool:
-        return len(best) <= goal()
+        return len(overall) <= goal()
 
+    t_descent = t_improved = time.perf_counter()
     while time.perf_counter() < t_end and not stop() and len(best) > 1:
+        now = time.perf_counter()
+        climb = t_improved - t_descent
+        if restart_s is not None and now - t_improved >= max(restart_s, climb) and t_end - now > 2 * climb:
+            best, t_descent, t_improved = start, now, now
         k = len(best) - 1
         if inst.n > k * ct.outputs or (ct.count is not None and k > ct.count):
             break
@@ -267,10 +276,12 @@ def eliminate(inst: Instance, bins: list[Bin], time_limit: float, seed: int = 0,
         groups = [list(g) for j, g in enumerate(best) if j != drop]
         cand = pack(inst, groups, best[drop], t_end, rng, max_iters, stop)
         if cand is not None:
-            best = [list(b.neurons) for b in cand]
-            if log is not None:
-                log(cand)
-    return [Bin(0, tuple(g)) for g in best]
+            best, t_improved = [list(b.neurons) for b in cand], time.perf_counter()
+            if len(best) < len(overall):
+                overall = best
+                if log is not None:
+                    log(cand)
+    return [Bin(0, tuple(g)) for g in overall]
 
 
 def insert_loose(inst: Instance, groups: list[list[int]], loose: list[int], rng: random.Random) -> _State | None:

@@ -106,10 +106,11 @@ def hypergraph_start(inst: Instance, budget: Budget, seed: int, workers: int, in
 
 
 def eliminate_stage(run: Run, share: str) -> None:
-    """Crossbar elimination (repack.py) for `budget.seconds(share)`, homogeneous libraries."""
+    """Crossbar elimination (repack.py) for `budget.seconds(share)`, homogeneous libraries,
+    restarting from the incumbent once a descent stalls (`shares.restart_s`)."""
     cost = run.inst.types[0].cost
     bins = eliminate(run.inst, run.incumbent.bins, run.budget.seconds(share), seed=run.seed,
-                     target=math.ceil(run.bound.value / cost - 1e-9))
+                     target=math.ceil(run.bound.value / cost - 1e-9), restart_s=run.budget.shares.restart_s)
     run.offer(bins)
     run.say(f"area: crossbar elimination reached {run.value()} (bound {run.bound.value})")
 
