@@ -149,6 +149,21 @@ def test_same_seed_same_heuristic():
     assert list(itertools.islice(partitions([1, 2, 3]), 10)).__len__() == 5
 
 
+def test_constructive_heuristic_by_hand():
+    """4x4 crossbars. Seed a (fan-in 3: s1-s3); d shares s3 and brings one axon (s7): 4 axons,
+    full. Nothing related is left for the second crossbar around b (s4, s5), so the unrelated
+    neuron with fewest inputs that fits joins it (c, 1 input: 3 axons); the seven inputs fill
+    the spare outputs (2 + 2) and a third crossbar (3)."""
+    edges = [("s1", "a"), ("s2", "a"), ("s3", "a"), ("s4", "b"), ("s5", "b"), ("s6", "c"), ("s3", "d"), ("s7", "d")]
+    ins = tuple(f"s{k}" for k in range(1, 8))
+    g = Graph(ins + ("a", "b", "c", "d"), tuple(edges), ins, ("a", "b", "c", "d"))
+    inst = Instance(g, parse_library("homogeneous:4x4"))
+    bins = construct(inst)
+    names = [{inst.node_ids[inst.placed[p]] for p in b.neurons} - set(ins) for b in bins]
+    assert names == [{"a", "d"}, {"b", "c"}, set()]
+    assert [len(b.neurons) for b in bins] == [4, 4, 3]
+
+
 def test_second_stage_from_a_start_mapping_keeps_its_area_and_only_improves():
     g = synthetic_network(60, 120, 6, seed=5)
     lib = parse_library("homogeneous:16x16")

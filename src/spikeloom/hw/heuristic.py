@@ -15,7 +15,10 @@ import time
 from spikeloom.hw.instance import Bin, Instance
 
 
-def _grow(inst: Instance, seed: int, t: int, free: set[int], local_bonus: bool) -> tuple[list[int], set[int]]:
+def _grow(inst: Instance, seed: int, t: int, free: set[int], local_bonus: bool,
+          fillers: list[int], lo: int) -> tuple[list[int], set[int]]:
+    """One crossbar of size t around `seed`. `fillers`: the neurons with inputs by (fan-in,
+    position), those before index `lo` all placed."""
     ct = inst.types[t]
     group = [seed]
     ax = set(inst.src[seed])
@@ -36,9 +39,14 @@ def _grow(inst: Instance, seed: int, t: int, free: set[int], local_bonus: bool) 
             if best_key is None or key < best_key:
                 best, best_key = q, key
         if best < 0:  # nothing connected fits: take the unrelated neuron with fewest inputs that fits
-            for q in sorted((q for q in free if q not in group and inst.fanin[q] > 0),
-                            key=lambda q: (inst.fanin[q], q)):
-                if len(ax | set(inst.src[q])) <= ct.inputs:
+            # (every free neuron of the pool was just found not to fit, and one outside it shares
+            # no source with ax, so it fits when its fan-in does: the first such in `fillers`)
+            room = ct.inputs - len(ax)
+            for i in range(lo, len(fillers)):
+                q = fillers[i]
+                if inst.fanin[q] > room:
+                    break
+                if q in free and q not in pool and q not in group:
                     best = q
                     break
         if best < 0:
@@ -55,14 +63,21 @@ def construct(inst: Instance, seed: int = 0, local_bonus: bool = False) -> list[
     left = [t.count for t in inst.types]  # None = unlimited
     noise = {p: rng.random() for p in range(inst.n)}
     free = {p for p in range(inst.n) if inst.fanin[p] > 0}
+    seeds = sorted(free, key=lambda p: (inst.fanin[p], noise[p]), reverse=True)  # hardest first
+    fillers = sorted(free, key=lambda p: (inst.fanin[p], p))
+    next_seed = lo = 0  # seeds[:next_seed] and fillers[:lo] are placed
     bins: list[Bin] = []
     while free:
-        seed_p = max(free, key=lambda p: (inst.fanin[p], noise[p]))
+        while seeds[next_seed] not in free:
+            next_seed += 1
+        while fillers[lo] not in free:
+            lo += 1
+        seed_p = seeds[next_seed]
         best = None
         for t in inst.allowed[seed_p]:
             if left[t] is not None and left[t] <= 0:
                 continue
-            group, ax = _grow(inst, seed_p, t, free, local_bonus)
+            group, ax = _grow(inst, seed_p, t, free, local_bonus, fillers, lo)
             key = (inst.types[t].cost / len(group), -len(group), len(ax))
             if best is None or key < best[0]:
                 best = (key, t, group)
