@@ -61,11 +61,16 @@ def test_nas_over_workers_equals_serial(kind, digits, serial, tmp_path):
     def under_way() -> bool:  # a trial is in, and more units are to come
         return any(line.startswith("trial ") for line in heard)
 
-    killer = threading.Thread(target=kill_a_busy_worker, args=(under_way, kind, killed), daemon=True)
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_a_busy_worker, args=(under_way, kind, killed, stop),
+                              daemon=True)
     with executor_session(executor):
         killer.start()
-        result = run_nas(CFG, digits, tmp_path, log=heard.append, executor=executor)
-        killer.join(timeout=5)
+        try:
+            result = run_nas(CFG, digits, tmp_path, log=heard.append, executor=executor)
+        finally:  # no kill once the search is over (the pool's shutdown is not to be hit)
+            stop.set()
+            killer.join()
     assert killed, "no worker was killed: the search ended before the killer found one"
     assert any("died" in line and "again" in line for line in heard), heard
     assert len(result.trials) == CFG.n_trials and len(result.final) == 2

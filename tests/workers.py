@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -56,16 +57,19 @@ def busy_worker(kind: str) -> int | None:
     return pid if used[pid] > 0 else None
 
 
-def kill_a_busy_worker(under_way, kind: str, killed: list[int], timeout_s: float = 300) -> None:
+def kill_a_busy_worker(under_way, kind: str, killed: list[int], stop: threading.Event,
+                       timeout_s: float = 300) -> None:
     """Once `under_way()` says the run has work in flight, SIGKILL a busy worker (its pid goes
-    to `killed`). For a thread beside the run."""
+    to `killed`); give up when `stop` is set. For a thread beside the run, which sets `stop`
+    as soon as the run returns: a worker killed while the pool shuts down can leave the
+    other one waiting forever for the call queue's lock that the dead one held."""
     import signal  # noqa: PLC0415
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         if under_way():
             pid = busy_worker(kind)
-            if pid is not None:
+            if pid is not None and not stop.is_set():
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
                 return
