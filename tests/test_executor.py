@@ -119,13 +119,20 @@ def snn(digits):
 CAMPAIGN = CampaignConfig(bers=(0.01, 0.1), trials=128, scope="model", engine="reference")
 
 
+def _campaign_data(digits):
+    """300 test samples, 10 times over: the blocks then run for seconds after the first trial
+    lands, the killer's window (with the 300 alone: 0.7 s of a 7 s run here, and a killer that
+    came too late once struck the pool's shutdown instead, which hung CI for 85 min)."""
+    return digits.x_test[:300].repeat(10, 1), digits.y_test[:300].repeat(10)
+
+
 def _per_trial(result):
     return [(r.scope, r.ber, r.accuracies, r.seeds) for r in result.results]
 
 
 @pytest.fixture(scope="module")
 def serial(snn, digits):
-    x, y = digits.x_test[:300], digits.y_test[:300]
+    x, y = _campaign_data(digits)
     return _per_trial(run_campaign(snn.build(), snn.model_config, x, y, CAMPAIGN, eval_seed=1))
 
 
@@ -139,7 +146,7 @@ def test_campaign_over_workers_equals_serial_even_when_a_worker_is_killed(
         kind, snn, digits, serial, tmp_path):
     if kind == "ray":
         pytest.importorskip("ray", reason="Ray is the optional extra spikeloom[ray]")
-    x, y = digits.x_test[:300], digits.y_test[:300]
+    x, y = _campaign_data(digits)
     executor = ExecutorConfig(kind, **(LOCAL_RAY if kind == "ray" else {"workers": 2}))
     with executor_session(executor):  # one local Ray cluster for both runs
         if kind == "ray":  # undisturbed: the serial run's per-trial accuracies (the cluster is up)
