@@ -25,8 +25,9 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -38,6 +39,7 @@ import torch
 from spikeloom.data.encoders import encode, make_generator
 from spikeloom.data.registry import Dataset
 from spikeloom.errors import ConfigError
+from spikeloom.executor import close_pool
 from spikeloom.io import atomic_write
 from spikeloom.snn.checkpoint import Checkpoint
 from spikeloom.snn.models import build_model
@@ -425,12 +427,20 @@ class _InProcess:
         torch.set_num_threads(self.threads)
 
 
-def _evaluator(workers: int, initargs: tuple):
-    """Spawned worker processes (safe with torch's thread pools), or this process for one."""
+@contextmanager
+def _evaluator(workers: int, initargs: tuple) -> Iterator[Any]:
+    """Spawned worker processes (safe with torch's thread pools), or this process for one;
+    the pool is closed by the executor's `close_pool` (no hang when a worker dies at the end)."""
     if workers == 1:
-        return _InProcess(initargs)
-    return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+        with _InProcess(initargs) as here:
+            yield here
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                initargs=initargs)
+    try:
+        yield pool
+    finally:
+        close_pool(pool)
 
 
 def _record(run: EvolveRun) -> dict:
