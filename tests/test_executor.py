@@ -31,7 +31,7 @@ from spikeloom.spec import ModelConfig, TrainConfig
 from spikeloom.train import fit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workers import kill_a_busy_worker  # noqa: E402
+from workers import killing_a_busy_worker  # noqa: E402
 
 LOCAL_RAY = {"workers": 2, "object_store_mb": 100}
 
@@ -155,18 +155,10 @@ def test_campaign_over_workers_equals_serial_even_when_a_worker_is_killed(
             assert _per_trial(quiet) == serial
         # one worker killed with SIGKILL while it runs a unit
         store = tmp_path / "trials.jsonl"
-        killed: list[int] = []
-        stop = threading.Event()
-        killer = threading.Thread(target=kill_a_busy_worker, daemon=True,
-                                  args=(lambda: _campaign_under_way(store), kind, killed, stop, 120))
-        killer.start()
         heard: list[str] = []
-        try:
+        with killing_a_busy_worker(lambda: _campaign_under_way(store), kind, 120) as killed:
             result = run_campaign(snn.build(), snn.model_config, x, y, CAMPAIGN, eval_seed=1,
                                   store_path=store, executor=executor, log=heard.append)
-        finally:  # no kill once the campaign is over (the pool's shutdown is not to be hit)
-            stop.set()
-            killer.join()
     assert killed, "no worker was killed: the campaign ended before the killer found one"
     assert any("died" in line and "again" in line for line in heard), heard
     assert _per_trial(result) == serial

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from spikeloom.search.nas.space import space_from_dict
 from spikeloom.search.nas.study import NasConfig, run_nas
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workers import kill_a_busy_worker  # noqa: E402
+from workers import killing_a_busy_worker  # noqa: E402
 
 SPACE = {"depth": [1], "widths": [8, 16], "timesteps": [3], "bits": [4, 8], "sparsity": [0.0, 0.5],
          "threshold": [1.0], "beta": [0.9], "reset": ["subtract"], "library": ["homogeneous:64x64"]}
@@ -56,21 +55,12 @@ def test_nas_over_workers_equals_serial(kind, digits, serial, tmp_path):
         pytest.importorskip("ray", reason="Ray is the optional extra spikeloom[ray]")
     executor = ExecutorConfig(kind, workers=2, **({"object_store_mb": 100} if kind == "ray" else {}))
     heard: list[str] = []
-    killed: list[int] = []
 
     def under_way() -> bool:  # a trial is in, and more units are to come
         return any(line.startswith("trial ") for line in heard)
 
-    stop = threading.Event()
-    killer = threading.Thread(target=kill_a_busy_worker, args=(under_way, kind, killed, stop),
-                              daemon=True)
-    with executor_session(executor):
-        killer.start()
-        try:
-            result = run_nas(CFG, digits, tmp_path, log=heard.append, executor=executor)
-        finally:  # no kill once the search is over (the pool's shutdown is not to be hit)
-            stop.set()
-            killer.join()
+    with executor_session(executor), killing_a_busy_worker(under_way, kind) as killed:
+        result = run_nas(CFG, digits, tmp_path, log=heard.append, executor=executor)
     assert killed, "no worker was killed: the search ended before the killer found one"
     assert any("died" in line and "again" in line for line in heard), heard
     assert len(result.trials) == CFG.n_trials and len(result.final) == 2

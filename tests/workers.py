@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -57,12 +59,8 @@ def busy_worker(kind: str) -> int | None:
     return pid if used[pid] > 0 else None
 
 
-def kill_a_busy_worker(under_way, kind: str, killed: list[int], stop: threading.Event,
-                       timeout_s: float = 300) -> None:
-    """Once `under_way()` says the run has work in flight, SIGKILL a busy worker (its pid goes
-    to `killed`); give up when `stop` is set. For a thread beside the run, which sets `stop`
-    as soon as the run returns: a worker killed while the pool shuts down can leave the
-    other one waiting forever for the call queue's lock that the dead one held."""
+def _kill_a_busy_worker(under_way, kind: str, killed: list[int], stop: threading.Event,
+                        timeout_s: float) -> None:
     import signal  # noqa: PLC0415
 
     deadline = time.monotonic() + timeout_s
@@ -74,3 +72,21 @@ def kill_a_busy_worker(under_way, kind: str, killed: list[int], stop: threading.
                 killed.append(pid)
                 return
         time.sleep(0.05)
+
+
+@contextmanager
+def killing_a_busy_worker(under_way, kind: str, timeout_s: float = 300) -> Iterator[list[int]]:
+    """Around a run: once `under_way()` says it has work in flight, a thread SIGKILLs a busy
+    worker (its pid goes to the list yielded). The thread stops as soon as the run returns: a
+    worker killed while the pool shuts down can leave the other one waiting forever for the
+    call queue's lock that the dead one held."""
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=_kill_a_busy_worker, daemon=True,
+                              args=(under_way, kind, killed, stop, timeout_s))
+    killer.start()
+    try:
+        yield killed
+    finally:
+        stop.set()
+        killer.join()
